@@ -1,0 +1,209 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { DATA_VOLUME, memberPodTemplate } from "./member-pod";
+import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
+
+export interface EtcdClusterArgs {
+    /** Namespace created for the cluster. */
+    readonly namespace: string;
+    /** Name of the StatefulSet and of the client Service (`apisix-etcd`). */
+    readonly name: string;
+    /** Number of members. */
+    readonly replicas: number;
+    /** Container image holding etcd at `/usr/local/bin/etcd` (the official images do). */
+    readonly image: string;
+    readonly antiAffinity: "required" | "preferred";
+    readonly zoneSpread: "required" | "preferred";
+    /** Kubernetes cluster DNS domain. */
+    readonly clusterDomain: string;
+    readonly storage: {
+        /** Size of each member's PersistentVolumeClaim. */
+        readonly size: string;
+        readonly className: pulumi.Input<string>;
+    };
+    readonly resources: k8s.types.input.core.v1.ResourceRequirements;
+    /** `--quota-backend-bytes`, in bytes. */
+    readonly quotaBackendBytes: number;
+    readonly autoCompaction: { readonly mode: "periodic" | "revision"; readonly retention: string };
+    /** Namespaces whose pods may connect to the client port. */
+    readonly clientNamespaces: readonly string[];
+    /** Namespace of the metrics collector, allowed to reach the metrics port. */
+    readonly monitoringNamespace: string;
+    /** Protect the namespace and the StatefulSet (and so the data) from deletion and replacement. */
+    readonly protect: boolean;
+}
+
+/** Where each member's data volume is mounted. */
+const DATA_MOUNT_PATH = "/var/lib/etcd";
+
+/** The majority of members that must stay up for the cluster to accept writes. */
+export function quorum(replicas: number): number {
+    return Math.floor(replicas / 2) + 1;
+}
+
+/**
+ * An etcd cluster as a StatefulSet of members on GKE: the namespace, the Services APISIX and the
+ * members use, a PodDisruptionBudget that keeps quorum, and a NetworkPolicy around the ports.
+ */
+export class EtcdCluster extends pulumi.ComponentResource {
+    /** The namespace the cluster lives in. */
+    public readonly namespace: pulumi.Output<string>;
+    /** The URL clients use: `http://<name>.<namespace>.svc.<domain>:2379`. */
+    public readonly clientUrl: pulumi.Output<string>;
+    /** Each member's own client URL, for maintenance that must visit every member. */
+    public readonly memberClientUrls: pulumi.Output<string[]>;
+    /** Labels that select the member pods. */
+    public readonly memberLabels: Readonly<Record<string, string>>;
+    /** Labels of every pod of this cluster's stack (members and the jobs that talk to them). */
+    public readonly instanceLabels: Readonly<Record<string, string>>;
+    public readonly statefulSet: k8s.apps.v1.StatefulSet;
+
+    constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("apisix-etcd:index:EtcdCluster", name, {}, opts);
+        if (!Number.isInteger(args.replicas) || args.replicas < 1) {
+            throw new pulumi.ResourceError(`replicas must be a positive integer, got ${args.replicas}`, this);
+        }
+
+        const topology = new ClusterTopology(args);
+        this.instanceLabels = { "app.kubernetes.io/instance": args.name, "app.kubernetes.io/part-of": "apisix" };
+        this.memberLabels = { ...this.instanceLabels, "app.kubernetes.io/name": "etcd" };
+        const labels = { ...this.memberLabels, "app.kubernetes.io/managed-by": "pulumi" };
+
+        const namespace = new k8s.core.v1.Namespace(
+            args.namespace,
+            {
+                metadata: {
+                    name: args.namespace,
+                    // Every pod here meets the restricted Pod Security Standard; let the API server insist on it.
+                    labels: { "pod-security.kubernetes.io/enforce": "restricted" },
+                },
+            },
+            { parent: this, protect: args.protect },
+        );
+        const metadata = (objectName: string) => ({ name: objectName, namespace: namespace.metadata.name, labels });
+
+        const serviceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-members`,
+            { metadata: metadata(args.name), automountServiceAccountToken: false },
+            { parent: this },
+        );
+
+        const ports = [
+            { name: "client", port: CLIENT_PORT, targetPort: "client" },
+            { name: "peer", port: PEER_PORT, targetPort: "peer" },
+        ];
+        new k8s.core.v1.Service(
+            `${name}-client`,
+            { metadata: metadata(topology.clientServiceName), spec: { type: "ClusterIP", selector: this.memberLabels, ports } },
+            { parent: this },
+        );
+        const headless = new k8s.core.v1.Service(
+            `${name}-headless`,
+            {
+                metadata: metadata(topology.headlessServiceName),
+                spec: {
+                    clusterIP: "None",
+                    // Members must find each other by DNS before any of them is ready, or the cluster never forms.
+                    publishNotReadyAddresses: true,
+                    selector: this.memberLabels,
+                    ports,
+                },
+            },
+            { parent: this },
+        );
+
+        this.statefulSet = new k8s.apps.v1.StatefulSet(
+            name,
+            {
+                metadata: metadata(args.name),
+                spec: {
+                    replicas: args.replicas,
+                    serviceName: headless.metadata.name,
+                    // Members must all start to elect a leader; one at a time, the first would wait forever.
+                    podManagementPolicy: "Parallel",
+                    selector: { matchLabels: this.memberLabels },
+                    updateStrategy: { type: "RollingUpdate" },
+                    // The volumes outlive the StatefulSet: deleting it or scaling down never deletes data.
+                    persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+                    template: memberPodTemplate({
+                        topology,
+                        image: args.image,
+                        labels,
+                        serviceAccountName: serviceAccount.metadata.name,
+                        antiAffinity: args.antiAffinity,
+                        zoneSpread: args.zoneSpread,
+                        resources: args.resources,
+                        dataMountPath: DATA_MOUNT_PATH,
+                        quotaBackendBytes: args.quotaBackendBytes,
+                        autoCompaction: args.autoCompaction,
+                    }),
+                    volumeClaimTemplates: [
+                        {
+                            metadata: { name: DATA_VOLUME, labels: this.memberLabels },
+                            spec: {
+                                accessModes: ["ReadWriteOnce"],
+                                storageClassName: args.storage.className,
+                                resources: { requests: { storage: args.storage.size } },
+                            },
+                        },
+                    ],
+                },
+            },
+            { parent: this, protect: args.protect },
+        );
+
+        new k8s.policy.v1.PodDisruptionBudget(
+            `${name}-quorum`,
+            {
+                metadata: metadata(args.name),
+                spec: {
+                    minAvailable: quorum(args.replicas),
+                    selector: { matchLabels: this.memberLabels },
+                    // A member that is already unready does not count towards quorum; evicting it costs nothing.
+                    unhealthyPodEvictionPolicy: "AlwaysAllow",
+                },
+            },
+            { parent: this },
+        );
+
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-ingress`,
+            {
+                metadata: metadata(args.name),
+                spec: {
+                    podSelector: { matchLabels: this.memberLabels },
+                    policyTypes: ["Ingress"],
+                    ingress: [
+                        {
+                            from: [
+                                ...args.clientNamespaces.map((client) => ({
+                                    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": client } },
+                                })),
+                                { podSelector: { matchLabels: this.instanceLabels } },
+                            ],
+                            ports: [{ protocol: "TCP", port: CLIENT_PORT }],
+                        },
+                        {
+                            from: [{ podSelector: { matchLabels: this.memberLabels } }],
+                            ports: [{ protocol: "TCP", port: PEER_PORT }],
+                        },
+                        {
+                            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.monitoringNamespace } } }],
+                            ports: [{ protocol: "TCP", port: METRICS_PORT }],
+                        },
+                    ],
+                },
+            },
+            { parent: this },
+        );
+
+        this.namespace = namespace.metadata.name;
+        this.clientUrl = pulumi.output(topology.clientUrl);
+        this.memberClientUrls = pulumi.output(topology.memberClientUrls);
+        this.registerOutputs({
+            namespace: this.namespace,
+            clientUrl: this.clientUrl,
+            memberClientUrls: this.memberClientUrls,
+        });
+    }
+}

@@ -1,0 +1,49 @@
+import * as k8s from "@pulumi/kubernetes";
+import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
+
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+
+/** etcd's own settings, beside the cluster's shape. */
+export interface MemberSettings {
+    /** Where the data volume is mounted; etcd's data dir is a folder inside it. */
+    readonly dataMountPath: string;
+    /** `--quota-backend-bytes`, in bytes. */
+    readonly quotaBackendBytes: number;
+    readonly autoCompaction: { readonly mode: "periodic" | "revision"; readonly retention: string };
+}
+
+/**
+ * The environment that configures one member. The official etcd image has no shell, so nothing can
+ * compute a member's name at start-up: the pod's own name comes in through the downward API and
+ * Kubernetes substitutes `$(POD_NAME)` into the values that follow it.
+ */
+export function memberEnvironment(topology: ClusterTopology, settings: MemberSettings): EnvVar[] {
+    const self = "$(POD_NAME)";
+    const etcd: Record<string, string> = {
+        ETCD_NAME: self,
+        ETCD_DATA_DIR: `${settings.dataMountPath}/data`,
+        ETCD_LISTEN_PEER_URLS: `http://0.0.0.0:${PEER_PORT}`,
+        ETCD_LISTEN_CLIENT_URLS: `http://0.0.0.0:${CLIENT_PORT}`,
+        ETCD_LISTEN_METRICS_URLS: `http://0.0.0.0:${METRICS_PORT}`,
+        ETCD_INITIAL_ADVERTISE_PEER_URLS: topology.peerUrl(self),
+        ETCD_ADVERTISE_CLIENT_URLS: topology.clientUrlOf(self),
+        ETCD_INITIAL_CLUSTER: topology.initialCluster,
+        // Only read when a member starts on an empty data dir; afterwards the data dir is the truth.
+        ETCD_INITIAL_CLUSTER_STATE: "new",
+        ETCD_INITIAL_CLUSTER_TOKEN: topology.headlessServiceName,
+        ETCD_QUOTA_BACKEND_BYTES: String(settings.quotaBackendBytes),
+        ETCD_AUTO_COMPACTION_MODE: settings.autoCompaction.mode,
+        ETCD_AUTO_COMPACTION_RETENTION: settings.autoCompaction.retention,
+        // Latency histograms per gRPC method, which the slow-request alerts read.
+        ETCD_METRICS: "extensive",
+        // A member whose data diverged from its peers refuses to start instead of serving it.
+        ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK: "true",
+        ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME: "5m",
+        ETCD_LOGGER: "zap",
+        ETCD_LOG_LEVEL: "info",
+    };
+    return [
+        { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+        ...Object.entries(etcd).map(([name, value]) => ({ name, value })),
+    ];
+}

@@ -1,0 +1,65 @@
+/**
+ * Where the members of one etcd cluster live: their names, DNS names and URLs. Every other part of
+ * the stack (the StatefulSet, the Services, later the backup and restore jobs) derives its addresses
+ * from here, so a member's identity has a single definition.
+ */
+
+/** etcd's conventional ports; the metrics port carries /metrics and the health endpoints, in plain HTTP. */
+export const CLIENT_PORT = 2379;
+export const PEER_PORT = 2380;
+export const METRICS_PORT = 2381;
+
+export interface ClusterTopologyArgs {
+    /** StatefulSet name; the members are `<name>-0` ... `<name>-<replicas-1>`. */
+    readonly name: string;
+    readonly namespace: string;
+    readonly replicas: number;
+    /** Kubernetes cluster DNS domain, usually `cluster.local`. */
+    readonly clusterDomain: string;
+}
+
+export class ClusterTopology {
+    constructor(private readonly args: ClusterTopologyArgs) {}
+
+    /** The headless Service that gives each member a stable DNS name. */
+    get headlessServiceName(): string {
+        return `${this.args.name}-headless`;
+    }
+
+    /** The ClusterIP Service that clients (APISIX) use. */
+    get clientServiceName(): string {
+        return this.args.name;
+    }
+
+    /** The address clients use: `http://apisix-etcd.etcd.svc.cluster.local:2379`. */
+    get clientUrl(): string {
+        return `http://${this.clientServiceName}.${this.args.namespace}.svc.${this.args.clusterDomain}:${CLIENT_PORT}`;
+    }
+
+    get memberNames(): string[] {
+        return Array.from({ length: this.args.replicas }, (_, ordinal) => `${this.args.name}-${ordinal}`);
+    }
+
+    /** A member's stable DNS name through the headless Service. */
+    memberHost(member: string): string {
+        return `${member}.${this.headlessServiceName}.${this.args.namespace}.svc.${this.args.clusterDomain}`;
+    }
+
+    peerUrl(member: string): string {
+        return `http://${this.memberHost(member)}:${PEER_PORT}`;
+    }
+
+    clientUrlOf(member: string): string {
+        return `http://${this.memberHost(member)}:${CLIENT_PORT}`;
+    }
+
+    /** etcd's `--initial-cluster`: every member's name and peer URL. */
+    get initialCluster(): string {
+        return this.memberNames.map((member) => `${member}=${this.peerUrl(member)}`).join(",");
+    }
+
+    /** Every member's client URL, for tools that must reach each member (defragmentation, status). */
+    get memberClientUrls(): string[] {
+        return this.memberNames.map((member) => this.clientUrlOf(member));
+    }
+}

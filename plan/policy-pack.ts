@@ -1,0 +1,193 @@
+import * as grpc from "@grpc/grpc-js";
+import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
+import * as analyzerRpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { RegisteredResource } from "./recording-monitor";
+
+export type EnforcementLevel = "advisory" | "mandatory" | "remediate" | "disabled";
+
+/** One policy's verdict on one resource (or on the whole stack). */
+export interface PolicyViolation {
+    readonly policyName: string;
+    readonly policyPackName: string;
+    readonly enforcementLevel: EnforcementLevel;
+    readonly message: string;
+    readonly urn?: string;
+    readonly resourceType?: string;
+    readonly resourceName?: string;
+}
+
+/** Per-policy configuration, as given to `pulumi preview --policy-pack-config`. */
+export type PolicyPackConfig = Record<string, { enforcementLevel?: EnforcementLevel; [property: string]: unknown }>;
+
+/** The policy pack could not be started or did not answer. */
+export class PolicyPackError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PolicyPackError";
+    }
+}
+
+const LEVELS: Record<number, EnforcementLevel> = {
+    [analyzer.EnforcementLevel.ADVISORY]: "advisory",
+    [analyzer.EnforcementLevel.MANDATORY]: "mandatory",
+    [analyzer.EnforcementLevel.REMEDIATE]: "remediate",
+    [analyzer.EnforcementLevel.DISABLED]: "disabled",
+};
+const LEVEL_CODES = Object.fromEntries(Object.entries(LEVELS).map(([code, level]) => [level, Number(code)])) as Record<EnforcementLevel, number>;
+
+/** How long the pack may take to start: a TypeScript pack is type-checked by ts-node first. */
+const START_TIMEOUT_MS = 60_000;
+
+function call<Req, Res>(method: (request: Req, callback: (error: grpc.ServiceError | null, response: Res) => void) => unknown, request: Req): Promise<Res> {
+    return new Promise((resolve, reject) => method(request, (error, response) => (error ? reject(error) : resolve(response))));
+}
+
+/**
+ * A policy pack run the way the Pulumi CLI runs one: the SDK's `run-policy-pack` host loads the
+ * pack's folder in a process of its own, and the analyzer protocol (gRPC) carries the resources to
+ * it and the violations back.
+ */
+export class PolicyPackProcess {
+    private constructor(
+        private readonly child: ChildProcess,
+        private readonly client: analyzerRpc.AnalyzerClient,
+    ) {}
+
+    static async start(packDir: string, env: NodeJS.ProcessEnv = {}): Promise<PolicyPackProcess> {
+        const host = path.join(path.dirname(require.resolve("@pulumi/pulumi/package.json")), "cmd", "run-policy-pack");
+        // The engine address is required by the host's command line; the pack itself never calls it.
+        const child = spawn(process.execPath, [host, "127.0.0.1:0", "."], {
+            cwd: packDir,
+            env: { ...process.env, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stderr = "";
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        const port = await new Promise<string>((resolve, reject) => {
+            let stdout = "";
+            const timer = setTimeout(() => reject(new PolicyPackError(`the policy pack in ${packDir} did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+            child.stdout.on("data", (chunk: Buffer) => {
+                stdout += chunk.toString();
+                const match = /^(\d+)\s*$/m.exec(stdout);
+                if (match) {
+                    clearTimeout(timer);
+                    resolve(match[1]);
+                }
+            });
+            child.on("exit", (code) => {
+                clearTimeout(timer);
+                reject(new PolicyPackError(`the policy pack in ${packDir} exited with status ${code} before serving:\n${stderr.trim()}`));
+            });
+        }).catch((error) => {
+            child.kill("SIGKILL");
+            throw error;
+        });
+        const client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+        return new PolicyPackProcess(child, client);
+    }
+
+    /** The pack's policies with their default enforcement levels and config schemas. */
+    async info(): Promise<analyzer.AnalyzerInfo> {
+        return call(this.client.getAnalyzerInfo.bind(this.client), new Empty());
+    }
+
+    /**
+     * Configures the pack as the CLI does: per-policy config, with the defaults of each policy's
+     * config schema filled in (the CLI does that, not the pack), then the stack it will judge.
+     */
+    async configure(stack: { stack: string; project: string; tags?: Record<string, string> }, config: PolicyPackConfig = {}): Promise<void> {
+        const info = await this.info();
+        const request = new analyzer.ConfigureAnalyzerRequest();
+        const unknown = Object.keys(config).filter((name) => !info.getPoliciesList().some((policy) => policy.getName() === name));
+        if (unknown.length > 0) {
+            throw new PolicyPackError(`policy pack config names unknown policies: ${unknown.join(", ")}`);
+        }
+        for (const policy of info.getPoliciesList()) {
+            const schema = (policy.getConfigschema()?.getProperties()?.toJavaScript() ?? {}) as Record<string, { default?: unknown }>;
+            const defaults = Object.fromEntries(Object.entries(schema).filter(([, property]) => property.default !== undefined).map(([key, property]) => [key, property.default]));
+            const { enforcementLevel, ...properties } = config[policy.getName()] ?? {};
+            const policyConfig = new analyzer.PolicyConfig();
+            policyConfig.setEnforcementlevel(enforcementLevel ? LEVEL_CODES[enforcementLevel] : policy.getEnforcementlevel());
+            policyConfig.setProperties(Struct.fromJavaScript({ ...defaults, ...properties } as Record<string, never>));
+            request.getPolicyconfigMap().set(policy.getName(), policyConfig);
+        }
+        await call(this.client.configure.bind(this.client), request);
+
+        const stackRequest = new analyzer.AnalyzerStackConfigureRequest();
+        stackRequest.setStack(stack.stack);
+        stackRequest.setProject(stack.project);
+        stackRequest.setDryRun(true);
+        for (const [key, value] of Object.entries(stack.tags ?? {})) {
+            stackRequest.getTagsMap().set(key, value);
+        }
+        await call(this.client.configureStack.bind(this.client), stackRequest);
+    }
+
+    /** Every resource on its own (`Analyze`), then the whole stack (`AnalyzeStack`), as a preview does. */
+    async analyze(resources: readonly RegisteredResource[]): Promise<PolicyViolation[]> {
+        const byUrn = new Map(resources.map((resource) => [resource.urn, resource]));
+        const options = (resource: RegisteredResource) => {
+            const result = new analyzer.AnalyzerResourceOptions();
+            result.setProtect(resource.options.protect);
+            result.setIgnorechangesList(resource.options.ignoreChanges);
+            result.setDeletebeforereplace(resource.options.deleteBeforeReplace);
+            result.setParent(resource.parent);
+            return result;
+        };
+        const responses: analyzer.AnalyzeResponse[] = [];
+        for (const resource of resources) {
+            const request = new analyzer.AnalyzeRequest();
+            request.setType(resource.type);
+            request.setName(resource.name);
+            request.setUrn(resource.urn);
+            request.setProperties(Struct.fromJavaScript(resource.inputs as Record<string, never>));
+            request.setOptions(options(resource));
+            responses.push(await call(this.client.analyze.bind(this.client), request));
+        }
+        const stackRequest = new analyzer.AnalyzeStackRequest();
+        stackRequest.setResourcesList(
+            resources.map((resource) => {
+                const item = new analyzer.AnalyzerResource();
+                item.setType(resource.type);
+                item.setName(resource.name);
+                item.setUrn(resource.urn);
+                item.setParent(resource.parent);
+                item.setDependenciesList(resource.options.dependsOn);
+                item.setProperties(Struct.fromJavaScript(resource.inputs as Record<string, never>));
+                item.setOptions(options(resource));
+                return item;
+            }),
+        );
+        responses.push(await call(this.client.analyzeStack.bind(this.client), stackRequest));
+
+        return responses.flatMap((response) =>
+            response.getDiagnosticsList().map((diagnostic) => {
+                const resource = byUrn.get(diagnostic.getUrn());
+                return {
+                    policyName: diagnostic.getPolicyname(),
+                    policyPackName: diagnostic.getPolicypackname(),
+                    enforcementLevel: LEVELS[diagnostic.getEnforcementlevel()],
+                    message: diagnostic.getMessage(),
+                    urn: diagnostic.getUrn() || undefined,
+                    resourceType: resource?.type,
+                    resourceName: resource?.name,
+                };
+            }),
+        );
+    }
+
+    /** Stops the pack's process (by its process id) and waits for it to exit. */
+    async stop(): Promise<void> {
+        this.client.close();
+        if (this.child.exitCode !== null || this.child.signalCode !== null) {
+            return;
+        }
+        const exited = new Promise((resolve) => this.child.once("exit", resolve));
+        this.child.kill("SIGTERM");
+        await exited;
+    }
+}

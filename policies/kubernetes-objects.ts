@@ -1,0 +1,92 @@
+/**
+ * The parts of Kubernetes objects the policies read, as plain values (what a policy receives).
+ * Declared here rather than taken from @pulumi/kubernetes, whose types wrap every field in Input<>.
+ */
+
+export interface LabelSelector {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+export interface Container {
+    name?: string;
+    image?: string;
+    command?: string[];
+    args?: string[];
+    env?: { name: string; value?: string; valueFrom?: unknown }[];
+    resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+    securityContext?: { runAsNonRoot?: boolean; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
+    volumeMounts?: { name: string; mountPath: string }[];
+}
+
+export interface PodAffinityTerm {
+    labelSelector?: LabelSelector;
+    topologyKey?: string;
+}
+
+export interface PodSpec {
+    containers?: Container[];
+    initContainers?: Container[];
+    volumes?: { name: string; emptyDir?: unknown; hostPath?: unknown; persistentVolumeClaim?: unknown }[];
+    securityContext?: { runAsNonRoot?: boolean };
+    affinity?: {
+        podAntiAffinity?: {
+            requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[];
+            preferredDuringSchedulingIgnoredDuringExecution?: { weight: number; podAffinityTerm: PodAffinityTerm }[];
+        };
+    };
+    topologySpreadConstraints?: { topologyKey?: string; whenUnsatisfiable?: string; labelSelector?: LabelSelector }[];
+}
+
+export interface Metadata {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+}
+
+export interface StatefulSet {
+    metadata?: Metadata;
+    spec?: {
+        replicas?: number;
+        serviceName?: string;
+        podManagementPolicy?: string;
+        selector?: LabelSelector;
+        template?: { metadata?: Metadata; spec?: PodSpec };
+        volumeClaimTemplates?: { metadata?: Metadata; spec?: { storageClassName?: string } }[];
+    };
+}
+
+export interface Service {
+    metadata?: Metadata;
+    spec?: { clusterIP?: string; publishNotReadyAddresses?: boolean; selector?: Record<string, string> };
+}
+
+export interface PodDisruptionBudget {
+    metadata?: Metadata;
+    spec?: { minAvailable?: number | string; maxUnavailable?: number | string; selector?: LabelSelector };
+}
+
+/** Whether a selector picks pods carrying `labels` (matchLabels and matchExpressions both). */
+export function selects(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
+    if (!selector || (!selector.matchLabels && !selector.matchExpressions)) {
+        return false;
+    }
+    const pod = labels ?? {};
+    const byLabels = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => pod[key] === value);
+    const byExpressions = (selector.matchExpressions ?? []).every((expression) => {
+        const value = pod[expression.key];
+        switch (expression.operator) {
+            case "In":
+                return value !== undefined && (expression.values ?? []).includes(value);
+            case "NotIn":
+                return value === undefined || !(expression.values ?? []).includes(value);
+            case "Exists":
+                return value !== undefined;
+            case "DoesNotExist":
+                return value === undefined;
+            default:
+                return false;
+        }
+    });
+    return byLabels && byExpressions;
+}

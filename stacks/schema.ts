@@ -1,0 +1,141 @@
+import { z } from "zod";
+import { cronProblem } from "./cron";
+import { parseQuantity } from "./quantity";
+
+/**
+ * The stack's configuration (keys under `apisix-etcd:` in Pulumi.<stack>.yaml) and its defaults.
+ *
+ * This schema checks types and formats only. Whether a well-formed value is safe for production
+ * (one replica, an unpinned image, backups off ...) is judged by the policy pack in `policies/`,
+ * so that a development stack can choose differently and a change made in code is caught too.
+ */
+
+const GIB = 2 ** 30;
+
+const integer = (min: number, max: number) => {
+    const error = (issue: { input?: unknown }) => `expected an integer from ${min} to ${max}, got ${JSON.stringify(issue.input)}`;
+    return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+
+const quantity = z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const text = String(value);
+    if (parseQuantity(text) === undefined) {
+        ctx.addIssue({ code: "custom", message: `expected a Kubernetes quantity such as "20Gi" or "500m", got "${text}"` });
+        return z.NEVER;
+    }
+    return text;
+});
+
+/** A quantity of bytes, handed on as a plain number since etcd does not read Kubernetes suffixes. */
+const byteQuantity = (max: number, maxText: string) =>
+    quantity.transform((text, ctx) => {
+        const bytes = parseQuantity(text) as number;
+        if (!Number.isInteger(bytes) || bytes <= 0 || bytes > max) {
+            ctx.addIssue({ code: "custom", message: `expected a whole number of bytes above 0 and at most ${maxText}, got "${text}"` });
+            return z.NEVER;
+        }
+        return bytes;
+    });
+
+const cronSchedule = z.string().superRefine((schedule, ctx) => {
+    const problem = cronProblem(schedule);
+    if (problem) {
+        ctx.addIssue({ code: "custom", message: `expected a cron schedule: ${problem}` });
+    }
+});
+
+/** RFC 1123 label: what Kubernetes accepts as a namespace or object name. */
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    error: (issue) => `expected a lower-case DNS label (a-z, 0-9 and '-', at most 63 characters), got ${JSON.stringify(issue.input)}`,
+});
+
+/** `registry[:port]/path[:tag][@sha256:digest]`, the grammar container runtimes accept. */
+const IMAGE_REFERENCE =
+    /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+const imageReference = z.string().regex(IMAGE_REFERENCE, {
+    error: (issue) =>
+        `expected a container image reference such as "gcr.io/etcd-development/etcd:v3.5.16" (optionally @sha256:<64 hex digits>), got ${JSON.stringify(issue.input)}`,
+});
+
+/** Go duration ("1h", "30m", "1h30m") or a bare number of hours, as etcd's periodic compaction reads it. */
+const compactionRetention = z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const text = String(value);
+    if (!/^(\d+(\.\d+)?(h|m|s|ms))+$|^\d+$/.test(text)) {
+        ctx.addIssue({ code: "custom", message: `expected a duration such as "1h" or "30m", or a number of hours, got "${text}"` });
+        return z.NEVER;
+    }
+    return text;
+});
+
+const resourceList = z.strictObject({
+    cpu: quantity.optional(),
+    memory: quantity.optional(),
+});
+
+export const stackConfigSchema = z.strictObject({
+    /** etcd members. Production needs an odd number of at least 3 (policy), development may run 1. */
+    replicas: integer(1, 9).default(3),
+    /** The etcd image; the official images are shell-less, so the pods run no scripts. */
+    image: imageReference.default("gcr.io/etcd-development/etcd:v3.5.16"),
+    /** Pod anti-affinity on nodes: `required` keeps two members off one node at any cost. */
+    antiAffinity: z.enum(["required", "preferred"]).default("required"),
+    /** Spread across zones: `preferred` still schedules in a cluster with fewer zones than members. */
+    zoneSpread: z.enum(["required", "preferred"]).default("preferred"),
+    storage: z
+        .strictObject({
+            /** Size of each member's data volume. */
+            size: quantity.default("20Gi"),
+            /** StorageClass of the data volumes. */
+            className: dnsLabel.default("apisix-etcd-ssd"),
+        })
+        .prefault({}),
+    /**
+     * Requests and limits of the etcd container. Given as a whole: a `resources` key replaces these
+     * defaults entirely, so what the file says is what the pods get.
+     */
+    resources: z
+        .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
+        .default({ requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } }),
+    /** etcd's backend size limit; beyond 8Gi etcd itself warns that it is untested. */
+    quotaBackendBytes: byteQuantity(8 * GIB, "8Gi").prefault("4Gi"),
+    autoCompaction: z
+        .strictObject({
+            mode: z.enum(["periodic", "revision"]).default("periodic"),
+            /** For `periodic` a duration, for `revision` the number of revisions to keep. */
+            retention: compactionRetention.default("1h"),
+        })
+        .prefault({}),
+    /** DNS domain of the Kubernetes cluster, part of every member's peer URL. */
+    clusterDomain: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+            error: (issue) => `expected a DNS domain such as "cluster.local", got ${JSON.stringify(issue.input)}`,
+        })
+        .default("cluster.local"),
+    /** Namespaces whose pods may reach the client port 2379. */
+    clientNamespaces: z.array(dnsLabel).default(["apisix"]),
+    /** Namespace of the metrics collector allowed to scrape port 2381 (GKE managed Prometheus). */
+    monitoringNamespace: dnsLabel.default("gmp-system"),
+    /** Protect the namespace and the StatefulSet from deletion and replacement by Pulumi. */
+    protect: z.boolean().default(true),
+    backup: z
+        .strictObject({
+            enabled: z.boolean().default(true),
+            schedule: cronSchedule.default("17 */6 * * *"),
+            retentionDays: integer(1, 3650).default(30),
+            /** GCS location of the backup bucket (region or multi-region). */
+            location: z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'expected a GCS location such as "EU" or "europe-west1"' }).default("EU"),
+        })
+        .prefault({}),
+    snapshots: z
+        .strictObject({
+            enabled: z.boolean().default(true),
+            schedule: cronSchedule.default("43 2 * * *"),
+            keep: integer(1, 100).default(7),
+        })
+        .prefault({}),
+});
+
+/** The stack's configuration after validation, with every default applied. */
+export type StackConfig = z.output<typeof stackConfigSchema>;
