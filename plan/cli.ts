@@ -1,14 +1,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { parse as parseYaml } from "yaml";
-import { kubernetesManifests, manifestsYaml } from "./manifests";
 import { replaceDirectory } from "./output-dir";
-import { PolicyPackConfig, PolicyPackProcess, PolicyViolation } from "./policy-pack";
-import { runProgram } from "./program-run";
-import { redactSecrets } from "./secrets";
+import { PolicyPackConfig, PolicyPackProcess } from "./policy-pack";
+import { planFiles, planStack, projectName } from "./stack-plan";
 import { planSummary } from "./summary";
-import { readStackFile } from "./stack-file";
 
 /**
  * The offline plan: runs the Pulumi program of this folder under Pulumi's mock runtime, judges what
@@ -21,8 +17,6 @@ import { readStackFile } from "./stack-file";
 const USAGE = "usage: npm run plan -- --stack <name> [--config-file <Pulumi.X.yaml>] [--out <dir>] [--policy-pack-config <file.json>]";
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const POLICY_PACK_DIR = path.join(PROJECT_DIR, "policies");
-
-class UsageError extends Error {}
 
 function options() {
     let parsed;
@@ -37,16 +31,16 @@ function options() {
             allowPositionals: false,
         }).values;
     } catch (error) {
-        throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+        throw new Error(`${(error as Error).message}\n${USAGE}`);
     }
     if (!parsed.stack || !/^[A-Za-z0-9_.-]+$/.test(parsed.stack)) {
-        throw new UsageError(`--stack is required: a stack name such as "prod"\n${USAGE}`);
+        throw new Error(`--stack is required: a stack name such as "prod"\n${USAGE}`);
     }
     return {
         stack: parsed.stack,
         configFile: parsed["config-file"] ?? path.join(PROJECT_DIR, `Pulumi.${parsed.stack}.yaml`),
         out: parsed.out ?? path.join(PROJECT_DIR, "rendered", parsed.stack),
-        policyPackConfig: parsed["policy-pack-config"],
+        packConfig: readPolicyPackConfig(parsed["policy-pack-config"]),
     };
 }
 
@@ -57,65 +51,26 @@ function readPolicyPackConfig(file: string | undefined): PolicyPackConfig {
     try {
         return JSON.parse(fs.readFileSync(file, "utf8")) as PolicyPackConfig;
     } catch (error) {
-        throw new UsageError(`--policy-pack-config ${file}: expected a readable JSON file (${(error as Error).message})`);
+        throw new Error(`--policy-pack-config ${file}: expected a readable JSON file (${(error as Error).message})`);
     }
 }
 
-async function plan(): Promise<number> {
+async function main(): Promise<number> {
     const args = options();
-    const packConfig = readPolicyPackConfig(args.policyPackConfig);
-    const stackConfig = readStackFile(args.configFile);
-    const project = String((parseYaml(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as { name: string }).name);
-
-    // The pack type-checks while the program runs: both take seconds.
-    const packStarting = PolicyPackProcess.start(POLICY_PACK_DIR, { PULUMI_NODEJS_STACK: args.stack, PULUMI_NODEJS_PROJECT: project });
-    packStarting.catch(() => undefined);
-    let violations: PolicyViolation[];
-    let resources;
+    const pack = PolicyPackProcess.start(POLICY_PACK_DIR, { PULUMI_NODEJS_STACK: args.stack, PULUMI_NODEJS_PROJECT: projectName(PROJECT_DIR) });
     try {
-        resources = await runProgram({ ...stackConfig, programDir: PROJECT_DIR, project, stack: args.stack });
+        const plan = await planStack({ ...args, projectDir: PROJECT_DIR, pack });
+        replaceDirectory(args.out, planFiles(plan));
+        console.log(planSummary(plan));
+        console.log(`Wrote ${path.join(path.relative(process.cwd(), args.out), "manifests.yaml")} and plan.json`);
+        return plan.violations.some((violation) => violation.enforcementLevel === "mandatory") ? 1 : 0;
     } finally {
-        // Whatever happens to the program, the pack's process must not outlive the plan.
-        const pack = await packStarting.catch(() => undefined);
-        if (resources && pack) {
-            try {
-                await pack.configure({ stack: args.stack, project }, packConfig);
-                violations = await pack.analyze(resources);
-            } finally {
-                await pack.stop();
-            }
-        } else {
-            await pack?.stop();
-        }
+        // The pack's process never outlives the plan, whatever failed.
+        await (await pack.catch(() => undefined))?.stop();
     }
-    if (!violations!) {
-        await packStarting; // rethrows why the pack did not start
-    }
-
-    const manifests = kubernetesManifests(resources);
-    const planJson = {
-        stack: args.stack,
-        project,
-        resources: resources.map((resource) => ({
-            type: resource.type,
-            name: resource.name,
-            urn: resource.urn,
-            custom: resource.custom,
-            inputs: redactSecrets(resource.inputs),
-            options: resource.options,
-        })),
-        policies: { violations: violations! },
-    };
-    replaceDirectory(args.out, {
-        "manifests.yaml": manifestsYaml(manifests),
-        "plan.json": JSON.stringify(planJson, null, 2) + "\n",
-    });
-    console.log(planSummary(args.stack, resources, manifests, violations!));
-    console.log(`Wrote ${path.relative(process.cwd(), args.out) || "."}/manifests.yaml and plan.json`);
-    return violations!.some((violation) => violation.enforcementLevel === "mandatory") ? 1 : 0;
 }
 
-plan().then(
+main().then(
     (status) => process.exit(status),
     (error: Error) => {
         console.error(`plan failed: ${error.message}`);

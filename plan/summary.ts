@@ -1,6 +1,5 @@
 import { Manifest } from "./manifests";
-import { PolicyViolation } from "./policy-pack";
-import { RegisteredResource } from "./recording-monitor";
+import { StackPlan } from "./stack-plan";
 
 interface WorkloadSpec {
     replicas?: number;
@@ -28,7 +27,7 @@ function workloadFacts(manifest: Manifest): string[] {
 }
 
 /** The plan in a few lines: every resource, the workloads' key facts, and the policy verdicts. */
-export function planSummary(stack: string, resources: readonly RegisteredResource[], manifests: readonly Manifest[], violations: readonly PolicyViolation[]): string {
+export function planSummary({ stack, resources, manifests, violations }: StackPlan): string {
     const custom = resources.filter((resource) => resource.custom);
     const lines = [`Plan of stack "${stack}": ${custom.length} resources`];
     for (const resource of custom) {
