@@ -19,3 +19,21 @@ export function etcdContainer(statefulSet: StatefulSet): Container | undefined {
 export function isEtcdStatefulSet(type: string, props: unknown): props is StatefulSet {
     return type === STATEFUL_SET && etcdContainer(props as StatefulSet) !== undefined;
 }
+
+/**
+ * The value of an etcd setting as the container gives it: `--flag=value` or `--flag value` on the
+ * command line, or the `ETCD_FLAG` environment variable that etcd reads for every flag.
+ */
+export function etcdSetting(container: Container, flag: string): string | undefined {
+    const words = [...(container.command ?? []), ...(container.args ?? [])];
+    for (const [index, word] of words.entries()) {
+        if (word.startsWith(`--${flag}=`)) {
+            return word.slice(flag.length + 3);
+        }
+        if (word === `--${flag}`) {
+            return words[index + 1];
+        }
+    }
+    const variable = "ETCD_" + flag.toUpperCase().replace(/-/g, "_");
+    return container.env?.find((env) => env.name === variable)?.value;
+}

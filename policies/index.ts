@@ -1,7 +1,42 @@
 import { PolicyPack } from "@pulumi/policy";
+import { backupBucket } from "./rules/backup-bucket";
+import { headlessPeerDiscovery } from "./rules/headless-peer-discovery";
+import { memberAntiAffinity } from "./rules/member-anti-affinity";
+import { memberDataOnVolumeClaims } from "./rules/member-data-on-volume-claims";
+import { memberResources } from "./rules/member-resources";
+import { parallelMemberStart } from "./rules/parallel-member-start";
+import { pinnedImages } from "./rules/pinned-images";
+import { protectedMembers } from "./rules/protected-members";
+import { quorumDisruptionBudget } from "./rules/quorum-disruption-budget";
 import { quorumReplicas } from "./rules/quorum-replicas";
+import { quotaAndCompaction } from "./rules/quota-and-compaction";
+import { restrictedContainer } from "./rules/restricted-container";
+import { retainedVolumeSnapshots } from "./rules/retained-volume-snapshots";
+import { scheduledBackup } from "./rules/scheduled-backup";
+import { zoneSpread } from "./rules/zone-spread";
 
-/** The pack `pulumi preview --policy-pack policies` loads; each rule lives in its own module. */
+/**
+ * The pack `pulumi preview --policy-pack policies` loads. Each rule lives in its own module under
+ * rules/; this file only assembles them. The production rules are mandatory in production stacks
+ * (see environment.ts) and advisory elsewhere; enforcement levels can be changed per policy with
+ * `--policy-pack-config`.
+ */
 new PolicyPack("apisix-etcd", {
-    policies: [quorumReplicas],
+    policies: [
+        quorumReplicas,
+        memberAntiAffinity,
+        memberDataOnVolumeClaims,
+        parallelMemberStart,
+        headlessPeerDiscovery,
+        quorumDisruptionBudget,
+        retainedVolumeSnapshots,
+        scheduledBackup,
+        backupBucket,
+        pinnedImages,
+        memberResources,
+        protectedMembers,
+        zoneSpread,
+        quotaAndCompaction,
+        restrictedContainer,
+    ],
 });

@@ -1,0 +1,41 @@
+import { StackValidationPolicy } from "@pulumi/policy";
+import { environmentReport } from "../environment";
+import { isEtcdStatefulSet } from "../etcd-members";
+import { Container } from "../kubernetes-objects";
+
+interface CronJob {
+    spec?: { concurrencyPolicy?: string; jobTemplate?: { spec?: { template?: { spec?: { containers?: Container[]; initContainers?: Container[] } } } } };
+}
+
+/** Whether a container takes an etcd snapshot (`etcdctl snapshot save`). */
+function savesSnapshot(container: Container): boolean {
+    const words = [...(container.command ?? []), ...(container.args ?? [])].join(" ");
+    return /etcdctl\b.*\bsnapshot\s+save\b/.test(words);
+}
+
+/**
+ * Replicas protect against a lost member, not against a bad write or a deleted key: only a backup
+ * off the cluster does. Two backups at once would double the load on the members for nothing.
+ */
+export const scheduledBackup: StackValidationPolicy = {
+    name: "etcd-scheduled-backup",
+    description: "A CronJob takes etcd snapshots (etcdctl snapshot save) for the cluster, never two at once (concurrencyPolicy: Forbid).",
+    enforcementLevel: "mandatory",
+    validateStack: (args, reportViolation) => {
+        const member = args.resources.find((resource) => isEtcdStatefulSet(resource.type, resource.props));
+        if (!member) {
+            return;
+        }
+        const backups = args.resources.filter((resource) => {
+            const pod = (resource.props as CronJob).spec?.jobTemplate?.spec?.template?.spec;
+            return resource.type === "kubernetes:batch/v1:CronJob" && [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].some(savesSnapshot);
+        });
+        const report = environmentReport(member.urn, args.stackTags, reportViolation);
+        if (backups.length === 0) {
+            report("no CronJob takes etcd snapshots; enable apisix-etcd:backup.", member.urn);
+        }
+        for (const backup of backups.filter((resource) => (resource.props as CronJob).spec?.concurrencyPolicy !== "Forbid")) {
+            report(`backup CronJob ${backup.name} allows concurrent runs; set concurrencyPolicy: Forbid.`, backup.urn);
+        }
+    },
+};
