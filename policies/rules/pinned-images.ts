@@ -4,10 +4,11 @@ import { isEtcdStatefulSet } from "../etcd-members";
 
 /** Whether an image names one build: by digest, or by a tag other than `latest`. */
 export function isPinned(image: string): boolean {
-    if (/@sha256:[a-f0-9]{64}$/.test(image)) {
-        return true;
+    const [name, digest] = image.split("@");
+    if (digest !== undefined) {
+        return /^sha256:[a-f0-9]{64}$/.test(digest);
     }
-    const tag = /:([\w][\w.-]{0,127})$/.exec(image.split("/").pop() ?? "")?.[1];
+    const tag = /:([\w][\w.-]{0,127})$/.exec(name.split("/").pop() ?? "")?.[1];
     return tag !== undefined && tag !== "latest";
 }
 
