@@ -14,7 +14,8 @@ import { planSummary } from "./summary";
  * Exit status: 0 planned, 1 a mandatory policy is violated, 2 bad usage, config or program error.
  */
 
-const USAGE = "usage: npm run plan -- --stack <name> [--config-file <Pulumi.X.yaml>] [--out <dir>] [--policy-pack-config <file.json>]";
+const USAGE =
+    "usage: npm run plan -- --stack <name> [--config-file <Pulumi.X.yaml>] [--out <dir>] [--policy-pack-config <file.json>] [--tag <key>=<value> ...]";
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const POLICY_PACK_DIR = path.join(PROJECT_DIR, "policies");
 
@@ -27,6 +28,7 @@ function options() {
                 "config-file": { type: "string" },
                 out: { type: "string" },
                 "policy-pack-config": { type: "string" },
+                tag: { type: "string", multiple: true },
             },
             allowPositionals: false,
         }).values;
@@ -41,7 +43,17 @@ function options() {
         configFile: parsed["config-file"] ?? path.join(PROJECT_DIR, `Pulumi.${parsed.stack}.yaml`),
         out: parsed.out ?? path.join(PROJECT_DIR, "rendered", parsed.stack),
         packConfig: readPolicyPackConfig(parsed["policy-pack-config"]),
+        tags: Object.fromEntries((parsed.tag ?? []).map(parseTag)),
     };
+}
+
+/** A stack tag as `pulumi stack tag set` takes it, e.g. `environment=production`. */
+function parseTag(text: string): [string, string] {
+    const match = /^([^=\s]+)=(.*)$/.exec(text);
+    if (!match) {
+        throw new Error(`--tag ${text}: expected <key>=<value>, e.g. environment=production\n${USAGE}`);
+    }
+    return [match[1], match[2]];
 }
 
 function readPolicyPackConfig(file: string | undefined): PolicyPackConfig {

@@ -20,6 +20,14 @@ export interface PolicyViolation {
     readonly resourceName?: string;
 }
 
+/** The stack a pack judges, as the CLI names it to the pack. */
+export interface StackIdentity {
+    readonly stack: string;
+    readonly project: string;
+    /** Stack tags, e.g. `environment=production`. */
+    readonly tags?: Readonly<Record<string, string>>;
+}
+
 /** Per-policy configuration, as given to `pulumi preview --policy-pack-config`. */
 export type PolicyPackConfig = Record<string, { enforcementLevel?: EnforcementLevel; [property: string]: unknown }>;
 
@@ -52,6 +60,9 @@ function call<Req, Res>(method: (request: Req, callback: (error: grpc.ServiceErr
  * it and the violations back.
  */
 export class PolicyPackProcess {
+    /** The pack holds one stack's configuration at a time: judgements queue behind each other. */
+    private queue: Promise<unknown> = Promise.resolve();
+
     private constructor(
         private readonly child: ChildProcess,
         private readonly client: analyzerRpc.AnalyzerClient,
@@ -99,7 +110,7 @@ export class PolicyPackProcess {
      * Configures the pack as the CLI does: per-policy config, with the defaults of each policy's
      * config schema filled in (the CLI does that, not the pack), then the stack it will judge.
      */
-    async configure(stack: { stack: string; project: string; tags?: Record<string, string> }, config: PolicyPackConfig = {}): Promise<void> {
+    private async configure(stack: StackIdentity, config: PolicyPackConfig): Promise<void> {
         const info = await this.info();
         const request = new analyzer.ConfigureAnalyzerRequest();
         const unknown = Object.keys(config).filter((name) => !info.getPoliciesList().some((policy) => policy.getName() === name));
@@ -128,7 +139,7 @@ export class PolicyPackProcess {
     }
 
     /** Every resource on its own (`Analyze`), then the whole stack (`AnalyzeStack`), as a preview does. */
-    async analyze(resources: readonly RegisteredResource[]): Promise<PolicyViolation[]> {
+    private async analyze(resources: readonly RegisteredResource[]): Promise<PolicyViolation[]> {
         const byUrn = new Map(resources.map((resource) => [resource.urn, resource]));
         const options = (resource: RegisteredResource) => {
             const result = new analyzer.AnalyzerResourceOptions();
@@ -178,6 +189,16 @@ export class PolicyPackProcess {
                 };
             }),
         );
+    }
+
+    /** Configures the pack for a stack and analyzes its resources, one stack at a time. */
+    judge(stack: StackIdentity, config: PolicyPackConfig, resources: readonly RegisteredResource[]): Promise<PolicyViolation[]> {
+        const verdict = this.queue.then(async () => {
+            await this.configure(stack, config);
+            return this.analyze(resources);
+        });
+        this.queue = verdict.catch(() => undefined);
+        return verdict;
     }
 
     /** Stops the pack's process (by its process id) and waits for it to exit. */

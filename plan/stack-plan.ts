@@ -26,6 +26,8 @@ export interface StackPlanArgs {
     /** The policy pack, running or starting; one pack can judge several stacks in turn. */
     readonly pack: PolicyPackProcess | Promise<PolicyPackProcess>;
     readonly packConfig?: PolicyPackConfig;
+    /** Stack tags the pack sees, as `pulumi stack tag` would set them. */
+    readonly tags?: Readonly<Record<string, string>>;
 }
 
 export function projectName(projectDir: string): string {
@@ -45,8 +47,7 @@ export async function planStack(args: StackPlanArgs): Promise<StackPlan> {
         runProgramInChild({ ...stackConfig, programDir: args.projectDir, project, stack: args.stack }),
         args.pack,
     ]);
-    await pack.configure({ stack: args.stack, project }, args.packConfig);
-    const violations = await pack.analyze(resources);
+    const violations = await pack.judge({ stack: args.stack, project, tags: args.tags }, args.packConfig ?? {}, resources);
     return { stack: args.stack, project, resources, manifests: kubernetesManifests(resources), violations };
 }
 

@@ -1,0 +1,110 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse, stringify } from "yaml";
+import { PolicyPackProcess } from "../plan/policy-pack";
+import { planStack, StackPlan } from "../plan/stack-plan";
+
+/**
+ * End to end: each variant of the prod stack runs through the real program and the real pack (its
+ * own entry point, served over the analyzer protocol), as `npm run plan` and `pulumi preview
+ * --policy-pack` run them. One pack process judges every variant, to keep the suite fast.
+ */
+
+const PROJECT_DIR = path.resolve(__dirname, "..");
+const VARIANTS_DIR = path.join(__dirname, "stack-variants");
+
+interface Variant {
+    readonly file: string;
+    readonly stack: string;
+    readonly tags: Record<string, string>;
+    readonly expect: string;
+    readonly configFile: string;
+}
+
+function header(text: string, key: string): string | undefined {
+    return new RegExp(`^# ${key}: (.+)$`, "m").exec(text)?.[1].trim();
+}
+
+function variants(workDir: string): Variant[] {
+    const prod = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const shipped = ["prod", "dev"].map((stack) => ({
+        file: `Pulumi.${stack}.yaml`,
+        stack,
+        tags: {},
+        expect: "pass",
+        configFile: path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`),
+    }));
+    return fs
+        .readdirSync(VARIANTS_DIR)
+        .filter((file) => file.endsWith(".yaml"))
+        .map((file) => {
+            const text = fs.readFileSync(path.join(VARIANTS_DIR, file), "utf8");
+            const change = parse(text) as { config: Record<string, unknown> };
+            const configFile = path.join(workDir, file);
+            fs.writeFileSync(configFile, stringify({ config: { ...prod.config, ...change.config } }));
+            const tags = Object.fromEntries((header(text, "tags") ?? "").split(/\s+/).filter(Boolean).map((tag) => tag.split("=") as [string, string]));
+            return { file, stack: header(text, "stack") ?? "prod", tags, expect: header(text, "expect") ?? "", configFile };
+        })
+        .concat(shipped);
+}
+
+const mandatory = (plan: StackPlan) => plan.violations.filter((violation) => violation.enforcementLevel === "mandatory");
+
+describe("the policy pack judges variants of the prod stack", () => {
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "variants-"));
+    const all = variants(workDir);
+    let pack: Promise<PolicyPackProcess>;
+    const plans = new Map<string, Promise<StackPlan>>();
+
+    beforeAll(() => {
+        pack = PolicyPackProcess.start(path.join(PROJECT_DIR, "policies"));
+        // Programs run two at a time (two cores); the pack judges them one after the other.
+        let running: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()];
+        all.forEach((variant, index) => {
+            const lane = index % running.length;
+            const plan = running[lane].then(() => planStack({ stack: variant.stack, tags: variant.tags, configFile: variant.configFile, projectDir: PROJECT_DIR, pack }));
+            running[lane] = plan.catch(() => undefined);
+            plans.set(variant.file, plan);
+        });
+    });
+
+    afterAll(async () => {
+        await Promise.allSettled(plans.values());
+        await (await pack.catch(() => undefined))?.stop();
+        fs.rmSync(workDir, { recursive: true, force: true });
+    });
+
+    it("has at least 12 unsafe variants, and safe ones beside the shipped stacks", () => {
+        expect(all.filter((variant) => variant.file.startsWith("unsafe-")).length).toBeGreaterThanOrEqual(12);
+        expect(all.filter((variant) => variant.file.startsWith("safe-")).length).toBeGreaterThanOrEqual(2);
+    });
+
+    it("serves every rule module of policies/rules, with its declared enforcement level", async () => {
+        const info = await (await pack).info();
+        const served = Object.fromEntries(info.getPoliciesList().map((policy) => [policy.getName(), policy.getEnforcementlevel()]));
+        const declared = fs
+            .readdirSync(path.join(PROJECT_DIR, "policies", "rules"))
+            .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
+            .flatMap((file) => Object.values(require(path.join(PROJECT_DIR, "policies", "rules", file)) as Record<string, unknown>))
+            .filter((value): value is { name: string; enforcementLevel: string } => typeof value === "object" && value !== null && "name" in value);
+        expect(Object.keys(served).sort()).toEqual(declared.map((policy) => policy.name).sort());
+        const levels = ["advisory", "mandatory", "disabled", "remediate"];
+        for (const policy of declared) {
+            expect(levels[served[policy.name]]).toBe(policy.enforcementLevel);
+        }
+    });
+
+    it.each(all.filter((variant) => variant.expect !== "pass").map((variant) => [variant.file, variant]))(
+        "%s is blocked by the policy it names",
+        async (file, variant) => {
+            const plan = await plans.get(file as string)!;
+            expect(mandatory(plan).map((violation) => violation.policyName)).toContain((variant as Variant).expect);
+        },
+    );
+
+    it.each(all.filter((variant) => variant.expect === "pass").map((variant) => [variant.file]))("%s passes every mandatory policy", async (file) => {
+        const plan = await plans.get(file)!;
+        expect(mandatory(plan)).toEqual([]);
+    });
+});
