@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Brings Debian trixie's etcd (etcd, etcdctl, etcdutl) and Prometheus' promtool
+# onto this machine without touching the system's apt setup: a private apt
+# config/state/cache under the cache dir, `apt-get download`, then `dpkg -x`.
+#
+# Usage: scripts/install-debian-tools.sh        (prints the bin dir on success)
+# Env:   TOOLS_CACHE    cache root   (default: <repo>/.cache/debian-tools)
+#        DEBIAN_MIRROR  archive URI  (default: the Debian mirror the system's
+#                                     apt sources use, else deb.debian.org)
+#        DEBIAN_SUITE   suite        (default: trixie)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${TOOLS_CACHE:-$REPO/.cache/debian-tools}"
+SUITE="${DEBIAN_SUITE:-trixie}"
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+# promtool is its own package on trixie (the "prometheus" package has only the server).
+PACKAGES=(etcd-server etcd-client promtool)
+ROOT="$CACHE/root"
+BIN="$ROOT/usr/bin"
+
+log() { echo "install-debian-tools: [${SECONDS}s] $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# True when <bin dir>/<tool> runs and its version output has a line matching <regex>.
+# (Output is captured first: `tool | grep -q` under pipefail fails at random
+# when grep exits before the tool has written everything.)
+version_ok() {
+  local out
+  out="$("$1/$2" "$3" 2>&1)" || return 1
+  grep -q "$4" <<<"$out"
+}
+
+# True when every tool in <bin dir> exists and reports the expected version.
+tools_ok() {
+  version_ok "$1" etcd --version '^etcd Version: 3\.5\.' &&
+    version_ok "$1" etcdctl version '^etcdctl version: 3\.5\.' &&
+    version_ok "$1" etcdutl version '^etcdutl version: 3\.5\.' &&
+    version_ok "$1" promtool --version '^promtool, version 2\.'
+}
+
+# Fast path: nothing to do (no lock, no network).
+if tools_ok "$BIN"; then
+  echo "$BIN"
+  exit 0
+fi
+
+command -v apt-get >/dev/null || die "apt-get not found (this script needs a Debian-based machine)"
+command -v dpkg >/dev/null || die "dpkg not found"
+[ -r "$KEYRING" ] || die "Debian archive keyring $KEYRING is missing (apt-get install debian-archive-keyring)"
+
+mkdir -p "$CACHE"
+# Serialise concurrent runs (e.g. parallel jest workers); re-check after the lock.
+exec 9>"$CACHE/.lock"
+if command -v flock >/dev/null; then
+  flock -w 900 9 || die "timed out waiting for the lock on $CACHE/.lock"
+  if tools_ok "$BIN"; then
+    echo "$BIN"
+    exit 0
+  fi
+  # Leftovers of runs that were killed before their EXIT trap ran (safe: we hold the lock).
+  rm -rf "$CACHE"/tmp.* "$ROOT.old"
+fi
+
+# Use the same Debian mirror as the system's apt sources (first .../debian URI).
+detect_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -r "$f" ] || continue
+    uri="$(sed -n -E \
+      -e 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([a-z+]+:\/\/[^[:space:]]+\/debian)\/?[[:space:]].*/\2/p' \
+      -e 's/^[[:space:]]*URIs:[[:space:]]*([a-z+]+:\/\/[^[:space:]]+\/debian)\/?([[:space:]].*)?$/\1/p' \
+      "$f" | head -n1)"
+    if [ -n "$uri" ]; then echo "$uri"; return; fi
+  done
+  echo "http://deb.debian.org/debian"
+}
+MIRROR="${DEBIAN_MIRROR:-$(detect_mirror)}"
+
+START=$(date +%s)
+TMP="$(mktemp -d "$CACHE/tmp.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+
+APTDIR="$CACHE/apt"
+mkdir -p "$APTDIR/etc/apt.conf.d" "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/state"
+: >"$APTDIR/state/status" # empty dpkg status: nothing "installed" in the private view
+SOURCES="$APTDIR/etc/sources.list"
+echo "deb [signed-by=$KEYRING] $MIRROR $SUITE main" >"$SOURCES"
+
+# APT_CONFIG is read before apt.conf.d, so pointing Dir::Etc::Parts at an empty
+# dir keeps the system's hooks (e.g. appstream/packagekit Post-Invoke) out.
+cat >"$APTDIR/etc/apt.conf" <<CONF
+Dir::Etc::Main "/dev/null";
+Dir::Etc::Parts "$APTDIR/etc/apt.conf.d";
+Acquire::Languages "none";
+Acquire::GzipIndexes "true";
+CONF
+
+APT_OPTS=(
+  -o "Dir::Etc::SourceList=$SOURCES"
+  -o "Dir::Etc::SourceParts=/dev/null"
+  -o "Dir::Etc::Preferences=/dev/null"
+  -o "Dir::Etc::PreferencesParts=/dev/null"
+  -o "Dir::State=$APTDIR/state"
+  -o "Dir::State::Lists=$APTDIR/lists"
+  -o "Dir::State::status=$APTDIR/state/status"
+  -o "Dir::Cache=$APTDIR/cache"
+  # binary caches (~80 MB) only for the duration of this run
+  -o "Dir::Cache::pkgcache=$TMP/pkgcache.bin"
+  -o "Dir::Cache::srcpkgcache=$TMP/srcpkgcache.bin"
+)
+apt_private() { APT_CONFIG="$APTDIR/etc/apt.conf" apt-get -q "${APT_OPTS[@]}" "$@"; }
+apt_cache_private() { APT_CONFIG="$APTDIR/etc/apt.conf" apt-cache "${APT_OPTS[@]}" "$@"; }
+
+log "apt-get update ($MIRROR $SUITE main) into $APTDIR"
+apt_private update >"$TMP/update.log" 2>&1 || { cat "$TMP/update.log" >&2; die "apt-get update failed"; }
+# apt-get update exits 0 on some fetch failures; make sure the index is there.
+for p in "${PACKAGES[@]}"; do
+  if ! info="$(apt_cache_private show --no-all-versions "$p" 2>"$TMP/check.log")"; then
+    cat "$TMP/update.log" "$TMP/check.log" >&2
+    die "package $p not found in $MIRROR $SUITE (see apt output above)"
+  fi
+  log "$p $(sed -n 's/^Version: //p' <<<"$info")"
+done
+
+mkdir -p "$TMP/debs"
+# When root, apt downloads as _apt: let it write into the target dir.
+if [ "$(id -u)" = 0 ] && getent passwd _apt >/dev/null; then chown _apt "$TMP/debs"; fi
+log "apt-get download ${PACKAGES[*]}"
+(cd "$TMP/debs" && apt_private download "${PACKAGES[@]}") >"$TMP/download.log" 2>&1 ||
+  { cat "$TMP/download.log" >&2; die "apt-get download failed"; }
+
+# Extract into a temp tree and only rename it into place once it verifies, so an
+# interrupted run never leaves a tree that a later run takes as complete.
+STAGE="$TMP/root"
+mkdir -p "$STAGE"
+for deb in "$TMP"/debs/*.deb; do
+  log "extract $(basename "$deb")"
+  dpkg -x "$deb" "$STAGE" || die "dpkg -x $deb failed"
+done
+if ! tools_ok "$STAGE/usr/bin"; then
+  for t in etcd etcdctl etcdutl promtool; do
+    ls -l "$STAGE/usr/bin/$t" >&2 || true
+  done
+  "$STAGE/usr/bin/etcd" --version >&2 || true
+  "$STAGE/usr/bin/promtool" --version >&2 || true
+  die "extracted binaries missing or wrong version"
+fi
+
+rm -rf "$ROOT.old"
+if [ -e "$ROOT" ]; then mv "$ROOT" "$ROOT.old"; fi
+mv "$STAGE" "$ROOT"
+rm -rf "$ROOT.old"
+# The index (~20 MB) is only needed to install, and would be stale by the next install.
+rm -rf "$APTDIR/lists"
+
+SIZE_KB=$(du -ck "$TMP"/debs/*.deb | tail -n1 | cut -f1)
+log "downloaded $(ls "$TMP"/debs | tr '\n' ' ')(${SIZE_KB} KiB) in $(($(date +%s) - START))s"
+log "$("$BIN/etcd" --version | head -n1); $("$BIN/promtool" --version 2>&1 | head -n1)"
+echo "$BIN"

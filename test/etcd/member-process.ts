@@ -1,0 +1,139 @@
+// One etcd process in its own process group, with its output in a log file.
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import * as path from "node:path";
+import { registerProcessGroup } from "./process-reaper";
+
+export interface EtcdMemberProcessOptions {
+  /** Path of the etcd binary. */
+  binary: string;
+  args: string[];
+  /** Replaces every ETCD_* variable of process.env (other variables are inherited). */
+  env: Record<string, string>;
+  /** Directory for the log file (created if missing). */
+  logDir: string;
+  /** Log file base name; defaults to "etcd". The file is appended to across restarts. */
+  logName?: string;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+// Enough to hold the last few hundred log lines of etcd's JSON logs.
+const TAIL_BYTES = 64 * 1024;
+
+/** Process env minus inherited ETCD_* vars (etcd reads them as flags), plus `env`. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const result: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith("ETCD_")) result[key] = value;
+  }
+  return { ...result, ...env };
+}
+
+export class EtcdMemberProcess {
+  readonly pid: number;
+  readonly logFile: string;
+  /** Resolves (never rejects) when the process has exited. */
+  readonly exited: Promise<ExitInfo>;
+  private exitInfo: ExitInfo | undefined;
+  private readonly child: ChildProcess;
+
+  constructor(options: EtcdMemberProcessOptions) {
+    accessSync(options.binary, constants.X_OK); // clear ENOENT/EACCES now rather than an async 'error'
+    mkdirSync(options.logDir, { recursive: true });
+    this.logFile = path.join(options.logDir, `${options.logName ?? "etcd"}.log`);
+
+    // The child writes straight to the file: nothing to drain, and the log
+    // survives us.
+    const logFd = openSync(this.logFile, "a");
+    let child: ChildProcess;
+    try {
+      writeSync(logFd, `\n=== ${new Date().toISOString()} start ${options.binary} ${options.args.join(" ")}\n`);
+      child = spawn(options.binary, options.args, {
+        env: childEnv(options.env),
+        detached: true, // own process group: stop/kill signal the whole group
+        stdio: ["ignore", logFd, logFd],
+      });
+    } finally {
+      closeSync(logFd);
+    }
+    if (child.pid === undefined) {
+      child.once("error", () => {}); // reported by the throw below, not as an unhandled 'error'
+      throw new Error(`failed to spawn ${options.binary}`);
+    }
+    this.child = child;
+    this.pid = child.pid;
+
+    const unregister = registerProcessGroup(this.pid);
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      const done = (info: ExitInfo): void => {
+        if (this.exitInfo) return;
+        this.exitInfo = info;
+        unregister();
+        resolve(info);
+      };
+      child.once("exit", (code, signal) => done({ code, signal }));
+      child.once("error", () => done({ code: null, signal: null }));
+    });
+  }
+
+  /** Whether the process is still running (has not been seen to exit). */
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** SIGTERM to the process group, SIGKILL after `timeoutMs`; resolves once exited. */
+  async stop(timeoutMs = 10_000): Promise<ExitInfo> {
+    if (!this.running) return this.exited;
+    this.signalGroup("SIGTERM");
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const first = await Promise.race([this.exited, timedOut]);
+    clearTimeout(timer);
+    if (first === "timeout") this.signalGroup("SIGKILL");
+    return this.exited;
+  }
+
+  /** SIGKILL to the process group at once; resolves once exited. */
+  async kill(): Promise<ExitInfo> {
+    if (this.running) this.signalGroup("SIGKILL");
+    return this.exited;
+  }
+
+  /** Last `n` lines of the log file (for error messages). */
+  logTail(n = 40): string {
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.logFile, "r");
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, TAIL_BYTES);
+      const buf = Buffer.alloc(length);
+      readSync(fd, buf, 0, length, size - length);
+      const lines = buf.toString("utf8").split("\n");
+      if (lines[lines.length - 1] === "") lines.pop();
+      return lines.slice(-n).join("\n");
+    } catch (err) {
+      return `(cannot read ${this.logFile}: ${(err as Error).message})`;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      // group already gone (the 'exit' event may not have been delivered yet)
+      try {
+        this.child.kill(signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}

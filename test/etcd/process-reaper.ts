@@ -1,0 +1,80 @@
+// Makes sure no process group we spawn outlives this Node process, however it ends.
+//
+// Two layers:
+//  1. a synchronous 'exit' handler on the *host* process that SIGKILLs every
+//     registered group (covers normal exit and process.exit());
+//  2. a tiny detached shell watchdog per group that SIGKILLs the group once this
+//     Node process is gone (covers SIGKILL/crash of a jest worker, where no
+//     handler runs).
+import { spawn } from "node:child_process";
+import * as vm from "node:vm";
+
+// Inside jest, the global `process` (and require("process")) is a per-test copy
+// whose 'exit' event never fires; the host context's `process` is the real one.
+const hostProcess = vm.runInThisContext("process") as NodeJS.Process;
+
+const liveGroups = new Set<number>();
+const exitHooks: (() => void)[] = [];
+let exitHandlerInstalled = false;
+
+function installExitHandler(): void {
+  if (exitHandlerInstalled) return;
+  hostProcess.on("exit", () => {
+    killGroupsNow();
+    for (const hook of exitHooks) hook();
+  });
+  exitHandlerInstalled = true;
+}
+
+/** Runs `hook` (synchronous) when the host process exits. */
+export function onHostExit(hook: () => void): void {
+  installExitHandler();
+  exitHooks.push(hook);
+}
+
+function killGroupsNow(): void {
+  for (const pgid of liveGroups) {
+    try {
+      hostProcess.kill(-pgid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  liveGroups.clear();
+}
+
+// Loops while both the owner (us) and the group leader live; if the owner died
+// first, kills the group. Exits by itself within ~1 s once the group leader has gone.
+const WATCHDOG_SCRIPT =
+  'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; ' +
+  'kill -0 "$1" 2>/dev/null || kill -KILL "-$2" 2>/dev/null; exit 0';
+
+/**
+ * Registers a process group (its leader's pid) for cleanup. Call the returned
+ * function once the group leader has exited.
+ */
+export function registerProcessGroup(pgid: number): () => void {
+  installExitHandler();
+  liveGroups.add(pgid);
+
+  const watchdog = spawn("sh", ["-c", WATCHDOG_SCRIPT, "etcd-watchdog", String(hostProcess.pid), String(pgid)], {
+    detached: true, // not in our process group, so a group-wide kill of us leaves it alive to do its job
+    stdio: "ignore",
+  });
+  watchdog.on("error", () => {
+    // no sh: the exit handler still covers normal exits
+  });
+  watchdog.unref();
+
+  return () => {
+    liveGroups.delete(pgid);
+    // Kill its whole group so a pending `sleep` goes too.
+    if (watchdog.pid !== undefined && watchdog.exitCode === null && watchdog.signalCode === null) {
+      try {
+        hostProcess.kill(-watchdog.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  };
+}
