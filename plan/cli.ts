@@ -71,7 +71,7 @@ async function main(): Promise<number> {
     const args = options();
     const pack = PolicyPackProcess.start(POLICY_PACK_DIR, { PULUMI_NODEJS_STACK: args.stack, PULUMI_NODEJS_PROJECT: projectName(PROJECT_DIR) });
     try {
-        const plan = await planStack({ ...args, projectDir: PROJECT_DIR, pack });
+        const plan = await planStack(args, { projectDir: PROJECT_DIR, pack, packConfig: args.packConfig });
         replaceDirectory(args.out, planFiles(plan));
         console.log(planSummary(plan));
         console.log(`Wrote ${path.join(path.relative(process.cwd(), args.out), "manifests.yaml")} and plan.json`);

@@ -3,10 +3,12 @@ import { RecordingMonitor, RegisteredResource } from "./recording-monitor";
 import { StackFileConfig } from "./stack-file";
 
 /**
- * Two start-up and shut-down steps of the SDK that the language host runs around a program; they are
- * marked internal, so they are not in the published typings.
+ * Steps of the SDK that its own hosts run around a program (the language host, and the Automation
+ * API for inline programs, which runs each program in a store of its own); they are marked
+ * internal, so they are not in the published typings.
  */
 const sdkSettings: { awaitFeatureSupport(): Promise<void>; waitForRPCs(): Promise<void> } = require("@pulumi/pulumi/runtime/settings");
+const sdkState: { withLocalStorage<T>(callback: () => Promise<T>): Promise<T> } = require("@pulumi/pulumi/runtime/state");
 
 export interface ProgramRunArgs extends StackFileConfig {
     /** The program's folder (the one holding Pulumi.yaml and index.ts). */
@@ -32,28 +34,43 @@ const mocks: pulumi.runtime.Mocks = {
 /**
  * Runs the Pulumi program under Pulumi's mock runtime, as `pulumi preview` would run it against a
  * deployment engine, and returns every resource it registered, in registration order.
- * Runs once per process: the SDK's runtime state is global.
+ *
+ * Each run gets a runtime store of its own (config, monitor, settings) and a fresh copy of the
+ * program's own modules, so several stacks can be planned one after another in one process; the
+ * libraries in node_modules stay loaded, which is what makes the later runs fast.
  */
-export async function runProgram(args: ProgramRunArgs): Promise<RegisteredResource[]> {
-    const monitor = new RecordingMonitor(mocks);
-    pulumi.runtime.setMockOptions(monitor, args.project, args.stack, false);
-    pulumi.runtime.setAllConfig(args.config, args.secretKeys);
-    // Asks the monitor what it supports (secrets, resource references ...), as a real run does.
-    await sdkSettings.awaitFeatureSupport();
+export function runProgram(args: ProgramRunArgs): Promise<RegisteredResource[]> {
+    return sdkState.withLocalStorage(async () => {
+        const monitor = new RecordingMonitor(mocks);
+        pulumi.runtime.setMockOptions(monitor, args.project, args.stack, false);
+        pulumi.runtime.setAllConfig(args.config, args.secretKeys);
+        // Asks the monitor what it supports (secrets, resource references ...), as a real run does.
+        await sdkSettings.awaitFeatureSupport();
 
-    const failures: unknown[] = [];
-    const onFailure = (error: unknown) => failures.push(error);
-    process.on("unhandledRejection", onFailure);
-    try {
-        require(args.programDir);
-        await sdkSettings.waitForRPCs();
-    } catch (error) {
-        failures.push(error);
-    } finally {
-        process.off("unhandledRejection", onFailure);
+        const failures: unknown[] = [];
+        const onFailure = (error: unknown) => failures.push(error);
+        process.on("unhandledRejection", onFailure);
+        try {
+            forgetProgramModules(args.programDir);
+            require(args.programDir);
+            await sdkSettings.waitForRPCs();
+        } catch (error) {
+            failures.push(error);
+        } finally {
+            process.off("unhandledRejection", onFailure);
+        }
+        if (failures.length > 0) {
+            throw new ProgramError(failures);
+        }
+        return monitor.registered;
+    });
+}
+
+/** Drops the program's own modules (not its libraries, nor this planner) from Node's module cache. */
+function forgetProgramModules(programDir: string): void {
+    const own = (file: string) =>
+        file.startsWith(programDir + "/") && !file.includes("/node_modules/") && !file.startsWith(`${programDir}/plan/`);
+    for (const file of Object.keys(require.cache).filter(own)) {
+        delete require.cache[file];
     }
-    if (failures.length > 0) {
-        throw new ProgramError(failures);
-    }
-    return monitor.registered;
 }

@@ -3,7 +3,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { kubernetesManifests, Manifest, manifestsYaml } from "./manifests";
 import { PolicyPackConfig, PolicyPackProcess, PolicyViolation } from "./policy-pack";
-import { runProgramInChild } from "./program-process";
+import { runProgramsInChild } from "./program-process";
 import { RegisteredResource } from "./recording-monitor";
 import { redactSecrets } from "./secrets";
 import { readStackFile } from "./stack-file";
@@ -17,17 +17,21 @@ export interface StackPlan {
     readonly violations: readonly PolicyViolation[];
 }
 
-export interface StackPlanArgs {
+/** One stack to plan. */
+export interface StackRequest {
     readonly stack: string;
     /** The stack's settings, in the format of Pulumi.<stack>.yaml. */
     readonly configFile: string;
-    /** The Pulumi project's folder (Pulumi.yaml, index.ts). */
-    readonly projectDir: string;
-    /** The policy pack, running or starting; one pack can judge several stacks in turn. */
-    readonly pack: PolicyPackProcess | Promise<PolicyPackProcess>;
-    readonly packConfig?: PolicyPackConfig;
     /** Stack tags the pack sees, as `pulumi stack tag` would set them. */
     readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface PlanContext {
+    /** The Pulumi project's folder (Pulumi.yaml, index.ts). */
+    readonly projectDir: string;
+    /** The policy pack, running or starting; one pack judges the stacks in turn. */
+    readonly pack: PolicyPackProcess | Promise<PolicyPackProcess>;
+    readonly packConfig?: PolicyPackConfig;
 }
 
 export function projectName(projectDir: string): string {
@@ -38,17 +42,44 @@ export function projectName(projectDir: string): string {
     return project.name;
 }
 
-/** Runs the program for a stack and judges what it registered with the pack. */
-export async function planStack(args: StackPlanArgs): Promise<StackPlan> {
-    const stackConfig = readStackFile(args.configFile);
-    const project = projectName(args.projectDir);
-    // A TypeScript pack type-checks for seconds when it starts: let it do so while the program runs.
-    const [resources, pack] = await Promise.all([
-        runProgramInChild({ ...stackConfig, programDir: args.projectDir, project, stack: args.stack }),
-        args.pack,
-    ]);
-    const violations = await pack.judge({ stack: args.stack, project, tags: args.tags }, args.packConfig ?? {}, resources);
-    return { stack: args.stack, project, resources, manifests: kubernetesManifests(resources), violations };
+/**
+ * Runs the program for each stack (one after the other, in one child process) and judges what each
+ * registered with the pack. A stack whose config or program fails gets its error in its place.
+ */
+export async function planStacks(requests: readonly StackRequest[], context: PlanContext): Promise<(StackPlan | Error)[]> {
+    const project = projectName(context.projectDir);
+    const runs = requests.map((request) => {
+        try {
+            return { ...readStackFile(request.configFile), programDir: context.projectDir, project, stack: request.stack };
+        } catch (error) {
+            return error as Error;
+        }
+    });
+    const runnable = runs.filter((run): run is Exclude<typeof run, Error> => !(run instanceof Error));
+    // A TypeScript pack type-checks for seconds when it starts: let it do so while the programs run.
+    const [results, pack] = await Promise.all([runnable.length > 0 ? runProgramsInChild(runnable) : [], context.pack]);
+    const resultOf = new Map(runnable.map((run, index) => [run, results[index]]));
+    const plans: (StackPlan | Error)[] = [];
+    for (const [index, run] of runs.entries()) {
+        const result = run instanceof Error ? run : resultOf.get(run)!;
+        if (result instanceof Error) {
+            plans.push(result);
+            continue;
+        }
+        const request = requests[index];
+        const violations = await pack.judge({ stack: request.stack, project, tags: request.tags }, context.packConfig ?? {}, result);
+        plans.push({ stack: request.stack, project, resources: result, manifests: kubernetesManifests(result), violations });
+    }
+    return plans;
+}
+
+/** Plans one stack; its config or program error is thrown. */
+export async function planStack(request: StackRequest, context: PlanContext): Promise<StackPlan> {
+    const [plan] = await planStacks([request], context);
+    if (plan instanceof Error) {
+        throw plan;
+    }
+    return plan;
 }
 
 /** The files of a plan: every Kubernetes object, and the JSON plan with the policies' verdicts. */

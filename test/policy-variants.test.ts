@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { PolicyPackProcess } from "../plan/policy-pack";
-import { planStack, StackPlan } from "../plan/stack-plan";
+import { planStacks, StackPlan } from "../plan/stack-plan";
 
 /**
  * End to end: each variant of the prod stack runs through the real program and the real pack (its
@@ -49,6 +49,9 @@ function variants(workDir: string): Variant[] {
         .concat(shipped);
 }
 
+/** Every variant runs the whole program: generous bounds for a loaded two-core machine. */
+const PLAN_TIMEOUT_MS = 120_000;
+
 const mandatory = (plan: StackPlan) => plan.violations.filter((violation) => violation.enforcementLevel === "mandatory");
 
 describe("the policy pack judges variants of the prod stack", () => {
@@ -59,21 +62,30 @@ describe("the policy pack judges variants of the prod stack", () => {
 
     beforeAll(() => {
         pack = PolicyPackProcess.start(path.join(PROJECT_DIR, "policies"));
-        // Programs run two at a time (two cores); the pack judges them one after the other.
-        let running: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()];
-        all.forEach((variant, index) => {
-            const lane = index % running.length;
-            const plan = running[lane].then(() => planStack({ stack: variant.stack, tags: variant.tags, configFile: variant.configFile, projectDir: PROJECT_DIR, pack }));
-            running[lane] = plan.catch(() => undefined);
-            plans.set(variant.file, plan);
-        });
+        // Two program hosts (two cores), each planning half of the variants one after the other.
+        const halves = [all.filter((_, index) => index % 2 === 0), all.filter((_, index) => index % 2 === 1)];
+        for (const half of halves) {
+            const planned = planStacks(half, { projectDir: PROJECT_DIR, pack });
+            half.forEach((variant, index) =>
+                plans.set(
+                    variant.file,
+                    planned.then((results) => {
+                        const result = results[index];
+                        if (result instanceof Error) {
+                            throw result;
+                        }
+                        return result;
+                    }),
+                ),
+            );
+        }
     });
 
     afterAll(async () => {
         await Promise.allSettled(plans.values());
         await (await pack.catch(() => undefined))?.stop();
         fs.rmSync(workDir, { recursive: true, force: true });
-    });
+    }, PLAN_TIMEOUT_MS);
 
     it("has at least 12 unsafe variants, and safe ones beside the shipped stacks", () => {
         expect(all.filter((variant) => variant.file.startsWith("unsafe-")).length).toBeGreaterThanOrEqual(12);
@@ -93,7 +105,7 @@ describe("the policy pack judges variants of the prod stack", () => {
         for (const policy of declared) {
             expect(levels[served[policy.name]]).toBe(policy.enforcementLevel);
         }
-    });
+    }, PLAN_TIMEOUT_MS);
 
     it.each(all.filter((variant) => variant.expect !== "pass").map((variant) => [variant.file, variant]))(
         "%s is blocked by the policy it names",
@@ -101,10 +113,11 @@ describe("the policy pack judges variants of the prod stack", () => {
             const plan = await plans.get(file as string)!;
             expect(mandatory(plan).map((violation) => violation.policyName)).toContain((variant as Variant).expect);
         },
+        PLAN_TIMEOUT_MS,
     );
 
     it.each(all.filter((variant) => variant.expect === "pass").map((variant) => [variant.file]))("%s passes every mandatory policy", async (file) => {
         const plan = await plans.get(file)!;
         expect(mandatory(plan)).toEqual([]);
-    });
+    }, PLAN_TIMEOUT_MS);
 });
