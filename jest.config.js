@@ -4,4 +4,7 @@ module.exports = {
     transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
     testMatch: ["<rootDir>/**/*.test.ts"],
     testPathIgnorePatterns: ["/node_modules/", "/rendered/", "/.cache/"],
+    // Renders the prod stack once with the real plan CLI for every test file (test/rendered-plan.ts).
+    globalSetup: "<rootDir>/test/global-setup.ts",
+    globalTeardown: "<rootDir>/test/global-teardown.ts",
 };

@@ -149,7 +149,8 @@ export class PolicyPackProcess {
             result.setParent(resource.parent);
             return result;
         };
-        const responses: analyzer.AnalyzeResponse[] = [];
+        // With the resource analyzed: a resource policy's diagnostic carries no URN of its own.
+        const responses: { response: analyzer.AnalyzeResponse; analyzed?: RegisteredResource }[] = [];
         for (const resource of resources) {
             const request = new analyzer.AnalyzeRequest();
             request.setType(resource.type);
@@ -157,7 +158,7 @@ export class PolicyPackProcess {
             request.setUrn(resource.urn);
             request.setProperties(Struct.fromJavaScript(resource.inputs as Record<string, never>));
             request.setOptions(options(resource));
-            responses.push(await call(this.client.analyze.bind(this.client), request));
+            responses.push({ response: await call(this.client.analyze.bind(this.client), request), analyzed: resource });
         }
         const stackRequest = new analyzer.AnalyzeStackRequest();
         stackRequest.setResourcesList(
@@ -173,17 +174,18 @@ export class PolicyPackProcess {
                 return item;
             }),
         );
-        responses.push(await call(this.client.analyzeStack.bind(this.client), stackRequest));
+        responses.push({ response: await call(this.client.analyzeStack.bind(this.client), stackRequest) });
 
-        return responses.flatMap((response) =>
+        return responses.flatMap(({ response, analyzed }) =>
             response.getDiagnosticsList().map((diagnostic) => {
-                const resource = byUrn.get(diagnostic.getUrn());
+                const urn = diagnostic.getUrn() || analyzed?.urn;
+                const resource = urn === undefined ? undefined : byUrn.get(urn);
                 return {
                     policyName: diagnostic.getPolicyname(),
                     policyPackName: diagnostic.getPolicypackname(),
                     enforcementLevel: LEVELS[diagnostic.getEnforcementlevel()],
                     message: diagnostic.getMessage(),
-                    urn: diagnostic.getUrn() || undefined,
+                    urn,
                     resourceType: resource?.type,
                     resourceName: resource?.name,
                 };

@@ -17,7 +17,8 @@ const FIELDS: readonly CronField[] = [
     { name: "hour", min: 0, max: 23 },
     { name: "day of month", min: 1, max: 31 },
     { name: "month", min: 1, max: 12, names: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"] },
-    { name: "day of week", min: 0, max: 7, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
+    // 0-6: robfig/cron v3, which the API server validates schedules with, has no 7 for Sunday.
+    { name: "day of week", min: 0, max: 6, names: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] },
 ];
 
 function fieldValue(text: string, field: CronField): number | undefined {

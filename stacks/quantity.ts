@@ -21,7 +21,8 @@ export function parseQuantity(text: string): number | undefined {
     if (suffix === undefined) {
         return Number(number);
     }
-    if (/^[eE]/.test(suffix)) {
+    // An exponent ("e3", "E-2"); "E" and "Ei" alone are the exa and exbi suffixes.
+    if (/^[eE][+-]?\d/.test(suffix)) {
         return Number(number + suffix);
     }
     return Number(number) * SUFFIX_FACTORS[suffix];

@@ -1,0 +1,343 @@
+/**
+ * EtcdCluster under Pulumi's mock runtime: every object it declares, with the fields that make the
+ * cluster work (or fail) on GKE, and the resource options (protect) that only the engine sees.
+ * The RecordingMonitor of the offline plan records each registration with its options.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { RecordingMonitor, RegisteredResource } from "../../plan/recording-monitor";
+import { EtcdCluster, EtcdClusterArgs, quorum } from "./cluster";
+
+/** The SDK's start-up and shut-down steps that the language host runs (internal, so untyped). */
+const sdkSettings: { awaitFeatureSupport(): Promise<void>; waitForRPCs(): Promise<void> } = require("@pulumi/pulumi/runtime/settings");
+
+const monitor = new RecordingMonitor({
+    newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+    call: (args) => args.inputs,
+});
+
+const base: EtcdClusterArgs = {
+    namespace: "etcd",
+    name: "apisix-etcd",
+    replicas: 3,
+    image: "gcr.io/etcd-development/etcd:v3.5.16",
+    antiAffinity: "required",
+    zoneSpread: "preferred",
+    clusterDomain: "cluster.local",
+    storage: { size: "20Gi", className: "apisix-etcd-ssd" },
+    resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
+    quotaBackendBytes: 4 * 2 ** 30,
+    autoCompaction: { mode: "periodic", retention: "1h" },
+    clientNamespaces: ["apisix", "gateway-canary"],
+    monitoringNamespace: "gmp-system",
+    protect: true,
+};
+
+/** The variants declared in one program: component name -> args. */
+const variants: Record<string, EtcdClusterArgs> = {
+    three: base,
+    five: {
+        ...base,
+        namespace: "etcd-five",
+        name: "kv",
+        replicas: 5,
+        antiAffinity: "preferred",
+        zoneSpread: "required",
+        clusterDomain: "corp.example",
+        storage: { size: "5Gi", className: "standard-rwo" },
+        resources: { requests: { cpu: "1" } },
+        quotaBackendBytes: 2 ** 31,
+        autoCompaction: { mode: "revision", retention: "10000" },
+        clientNamespaces: [],
+        monitoringNamespace: "monitoring",
+        protect: false,
+    },
+    one: { ...base, namespace: "etcd-one", name: "solo", replicas: 1 },
+};
+
+const clusters: Record<string, EtcdCluster> = {};
+const outputs: Record<string, { namespace: string; clientUrl: string; memberClientUrls: string[] }> = {};
+
+function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+beforeAll(async () => {
+    pulumi.runtime.setMockOptions(monitor, "apisix-etcd", "test", false);
+    await sdkSettings.awaitFeatureSupport();
+    for (const [name, args] of Object.entries(variants)) {
+        clusters[name] = new EtcdCluster(name, args);
+    }
+    for (const [name, cluster] of Object.entries(clusters)) {
+        outputs[name] = {
+            namespace: await valueOf(cluster.namespace),
+            clientUrl: await valueOf(cluster.clientUrl),
+            memberClientUrls: await valueOf(cluster.memberClientUrls),
+        };
+    }
+    await sdkSettings.waitForRPCs();
+});
+
+/** The resources a variant's component registered (its children), by Kubernetes kind. */
+function childrenOf(variant: string): RegisteredResource[] {
+    const component = monitor.registered.find((r) => r.type === "apisix-etcd:index:EtcdCluster" && r.name === variant);
+    if (!component) throw new Error(`no component ${variant}`);
+    return monitor.registered.filter((r) => r.parent === component.urn);
+}
+function objectOf(variant: string, kind: string): { resource: RegisteredResource; object: any } {
+    const matches = childrenOf(variant).filter((r) => r.inputs.kind === kind);
+    if (matches.length !== 1) throw new Error(`${variant}: expected one ${kind}, got ${matches.length}`);
+    return { resource: matches[0], object: matches[0].inputs };
+}
+const servicesOf = (variant: string) => childrenOf(variant).filter((r) => r.inputs.kind === "Service").map((r) => r.inputs as any);
+const podOf = (variant: string) => objectOf(variant, "StatefulSet").object.spec.template;
+const etcdOf = (variant: string) => podOf(variant).spec.containers.find((c: { name: string }) => c.name === "etcd");
+const envOf = (variant: string): Record<string, string> =>
+    Object.fromEntries(etcdOf(variant).env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
+
+/** Whether a label selector picks pods with `labels`. */
+const selects = (matchLabels: Record<string, string>, labels: Record<string, string>) =>
+    Object.keys(matchLabels).length > 0 && Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
+
+describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
+    const args = () => variants[variant];
+
+    test("declares exactly one Namespace, ServiceAccount, StatefulSet, PDB and NetworkPolicy, two Services, all children of the component", () => {
+        const kinds = childrenOf(variant).map((r) => r.inputs.kind).sort();
+        expect(kinds).toEqual(["Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service", "Service", "ServiceAccount", "StatefulSet"]);
+        expect(childrenOf(variant).every((r) => r.custom)).toBe(true);
+    });
+
+    test("every object lives in the cluster's namespace, named after the cluster", () => {
+        const { name, namespace } = args();
+        expect(objectOf(variant, "Namespace").object.metadata.name).toBe(namespace);
+        for (const resource of childrenOf(variant).filter((r) => r.inputs.kind !== "Namespace")) {
+            expect(resource.inputs.metadata).toMatchObject({ namespace });
+        }
+        for (const kind of ["ServiceAccount", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy"]) {
+            expect(objectOf(variant, kind).object.metadata.name).toBe(name);
+        }
+        expect(servicesOf(variant).map((s) => s.metadata.name).sort()).toEqual([name, `${name}-headless`].sort());
+    });
+
+    test("the namespace enforces the restricted Pod Security Standard", () => {
+        expect(objectOf(variant, "Namespace").object.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    });
+
+    test("no Kubernetes API token reaches the members", () => {
+        const serviceAccount = objectOf(variant, "ServiceAccount").object;
+        expect(serviceAccount.automountServiceAccountToken).toBe(false);
+        expect(podOf(variant).spec.automountServiceAccountToken).toBe(false);
+        expect(podOf(variant).spec.serviceAccountName).toBe(serviceAccount.metadata.name);
+    });
+
+    test("both Services expose client 2379 and peer 2380 to the member pods by named ports", () => {
+        const podLabels = podOf(variant).metadata.labels;
+        const containerPorts = new Map<string, number>(etcdOf(variant).ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]));
+        for (const service of servicesOf(variant)) {
+            expect(service.spec.ports.map((p: { port: number }) => p.port).sort()).toEqual([2379, 2380]);
+            for (const port of service.spec.ports) {
+                // A named targetPort must name a container port with the same number.
+                expect(containerPorts.get(port.targetPort)).toBe(port.port);
+            }
+            expect(selects(service.spec.selector, podLabels)).toBe(true);
+        }
+    });
+
+    test("the client Service has a cluster IP; the headless one gives each pod a DNS name, ready or not", () => {
+        const { name } = args();
+        const client = servicesOf(variant).find((s) => s.metadata.name === name);
+        const headless = servicesOf(variant).find((s) => s.metadata.name === `${name}-headless`);
+        expect(client.spec.clusterIP).toBeUndefined();
+        expect(client.spec.type ?? "ClusterIP").toBe("ClusterIP");
+        expect(headless.spec.clusterIP).toBe("None");
+        expect(headless.spec.publishNotReadyAddresses).toBe(true);
+    });
+
+    test("the StatefulSet starts all members at once behind the headless Service", () => {
+        const { spec } = objectOf(variant, "StatefulSet").object;
+        expect(spec.replicas).toBe(args().replicas);
+        expect(spec.podManagementPolicy).toBe("Parallel");
+        expect(spec.serviceName).toBe(`${args().name}-headless`);
+        expect(selects(spec.selector.matchLabels, spec.template.metadata.labels)).toBe(true);
+        expect(spec.template.spec.containers.map((c: { image: string }) => c.image)).toEqual([args().image]);
+    });
+
+    test("each member gets its own volume from the claim template, kept when the StatefulSet goes", () => {
+        const { spec } = objectOf(variant, "StatefulSet").object;
+        expect(spec.volumeClaimTemplates).toHaveLength(1);
+        const [claim] = spec.volumeClaimTemplates;
+        expect(claim.spec).toEqual({
+            accessModes: ["ReadWriteOnce"],
+            storageClassName: args().storage.className,
+            resources: { requests: { storage: args().storage.size } },
+        });
+        const mount = etcdOf(variant).volumeMounts.find((m: { name: string }) => m.name === claim.metadata.name);
+        expect(mount).toBeDefined();
+        // etcd's data dir is on that volume, not in the container's filesystem.
+        expect(envOf(variant).ETCD_DATA_DIR.startsWith(mount.mountPath + "/")).toBe(true);
+        expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
+    });
+
+    test("anti-affinity keeps members on separate nodes, as required or preferred", () => {
+        const podLabels = podOf(variant).metadata.labels;
+        const antiAffinity = podOf(variant).spec.affinity.podAntiAffinity;
+        if (args().antiAffinity === "required") {
+            expect(antiAffinity.preferredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+            expect(antiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
+            const [term] = antiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+            expect(term.topologyKey).toBe("kubernetes.io/hostname");
+            expect(selects(term.labelSelector.matchLabels, podLabels)).toBe(true);
+        } else {
+            expect(antiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+            expect(antiAffinity.preferredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
+            const [{ weight, podAffinityTerm }] = antiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+            expect(weight).toBe(100);
+            expect(podAffinityTerm.topologyKey).toBe("kubernetes.io/hostname");
+            expect(selects(podAffinityTerm.labelSelector.matchLabels, podLabels)).toBe(true);
+        }
+    });
+
+    test("members spread over zones, refusing to schedule unbalanced only when required", () => {
+        const [spread] = podOf(variant).spec.topologySpreadConstraints;
+        expect(podOf(variant).spec.topologySpreadConstraints).toHaveLength(1);
+        expect(spread).toMatchObject({ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone" });
+        expect(spread.whenUnsatisfiable).toBe(args().zoneSpread === "required" ? "DoNotSchedule" : "ScheduleAnyway");
+        expect(selects(spread.labelSelector.matchLabels, podOf(variant).metadata.labels)).toBe(true);
+    });
+
+    test("every member knows the whole cluster by stable DNS names", () => {
+        const { name, namespace, clusterDomain, replicas } = args();
+        const env = envOf(variant);
+        const host = (ordinal: number) => `${name}-${ordinal}.${name}-headless.${namespace}.svc.${clusterDomain}`;
+        const expected = Array.from({ length: replicas }, (_, ordinal) => `${name}-${ordinal}=http://${host(ordinal)}:2380`).join(",");
+        expect(env.ETCD_INITIAL_CLUSTER).toBe(expected);
+        expect(env.ETCD_NAME).toBe("$(POD_NAME)");
+        expect(env.ETCD_INITIAL_ADVERTISE_PEER_URLS).toBe(`http://$(POD_NAME).${name}-headless.${namespace}.svc.${clusterDomain}:2380`);
+        expect(env.ETCD_ADVERTISE_CLIENT_URLS).toBe(`http://$(POD_NAME).${name}-headless.${namespace}.svc.${clusterDomain}:2379`);
+        expect(etcdOf(variant).env[0]).toEqual({ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
+    });
+
+    test("etcd settings follow the args", () => {
+        const env = envOf(variant);
+        expect(env.ETCD_QUOTA_BACKEND_BYTES).toBe(String(args().quotaBackendBytes));
+        expect(env.ETCD_AUTO_COMPACTION_MODE).toBe(args().autoCompaction.mode);
+        expect(env.ETCD_AUTO_COMPACTION_RETENTION).toBe(args().autoCompaction.retention);
+    });
+
+    test("probes: liveness and startup ask the member alone, readiness asks for a cluster with a leader", () => {
+        const container = etcdOf(variant);
+        const metricsPort = container.ports.find((p: { name: string }) => p.name === "metrics").containerPort;
+        expect(envOf(variant).ETCD_LISTEN_METRICS_URLS).toBe(`http://0.0.0.0:${metricsPort}`);
+        for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
+            expect(probe.httpGet.port).toBe(metricsPort);
+            expect(probe.httpGet.path).toMatch(/^\/health\?/);
+            // A full backend (NOSPACE alarm) must not restart or unready every member at once.
+            expect(probe.httpGet.path).toContain("exclude=NOSPACE");
+        }
+        expect(container.livenessProbe.httpGet.path).toContain("serializable=true");
+        expect(container.startupProbe.httpGet.path).toContain("serializable=true");
+        expect(container.readinessProbe.httpGet.path).not.toContain("serializable");
+        // Start-up may replay a large WAL: at least five minutes before the kubelet gives up.
+        expect(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold).toBeGreaterThanOrEqual(300);
+    });
+
+    test("resources are the args' requests and limits", () => {
+        expect(etcdOf(variant).resources).toEqual(args().resources);
+    });
+
+    test("pod and container run as non-root with nothing writable but the volume", () => {
+        const pod = podOf(variant).spec;
+        expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+        expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+        expect(pod.securityContext.fsGroup).toBe(pod.securityContext.runAsGroup); // the volume is writable by the group it runs as
+        expect(etcdOf(variant).securityContext).toEqual({
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] },
+        });
+        // Longer than Kubernetes' default 30 s, so that a leader can hand over before it is killed.
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(30);
+    });
+
+    test("the PodDisruptionBudget keeps a quorum of members up", () => {
+        const { spec } = objectOf(variant, "PodDisruptionBudget").object;
+        const expected: Record<number, number> = { 1: 1, 3: 2, 5: 3 };
+        expect(spec.minAvailable).toBe(expected[args().replicas]);
+        expect(spec.maxUnavailable).toBeUndefined();
+        expect(selects(spec.selector.matchLabels, podOf(variant).metadata.labels)).toBe(true);
+        expect(spec.unhealthyPodEvictionPolicy).toBe("AlwaysAllow");
+    });
+
+    test("the NetworkPolicy admits clients, peers and the metrics collector, each on its own port", () => {
+        const { spec } = objectOf(variant, "NetworkPolicy").object;
+        const podLabels = podOf(variant).metadata.labels;
+        expect(selects(spec.podSelector.matchLabels, podLabels)).toBe(true);
+        expect(spec.policyTypes).toEqual(["Ingress"]);
+        const rulesFor = (port: number) => spec.ingress.filter((rule: { ports: { port: number; protocol: string }[] }) => rule.ports.some((p) => p.port === port));
+        for (const rule of spec.ingress) {
+            expect(rule.ports).toHaveLength(1);
+            expect(rule.ports[0].protocol).toBe("TCP");
+        }
+        expect(spec.ingress).toHaveLength(3);
+
+        const [client] = rulesFor(2379);
+        const clientNamespaces = client.from.filter((f: any) => f.namespaceSelector).map((f: any) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]);
+        expect(clientNamespaces).toEqual(args().clientNamespaces);
+        // Pods of this stack (backup jobs ...) in the cluster's own namespace reach the client port too.
+        const ownPods = client.from.filter((f: any) => f.podSelector);
+        expect(ownPods).toHaveLength(1);
+        expect(selects(ownPods[0].podSelector.matchLabels, podLabels)).toBe(true);
+        expect(ownPods[0].namespaceSelector).toBeUndefined();
+
+        const [peer] = rulesFor(2380);
+        expect(peer.from).toHaveLength(1);
+        expect(peer.from[0].namespaceSelector).toBeUndefined();
+        expect(selects(peer.from[0].podSelector.matchLabels, podLabels)).toBe(true);
+        // Only members: the selector needs the member-only name label.
+        expect(selects(peer.from[0].podSelector.matchLabels, { ...podLabels, "app.kubernetes.io/name": "backup" })).toBe(false);
+
+        const [metrics] = rulesFor(2381);
+        expect(metrics.from).toEqual([{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args().monitoringNamespace } } }]);
+    });
+
+    test("protect guards the namespace and the StatefulSet, and nothing else", () => {
+        const protectedKinds = childrenOf(variant)
+            .filter((r) => r.options.protect)
+            .map((r) => r.inputs.kind)
+            .sort();
+        expect(protectedKinds).toEqual(args().protect ? ["Namespace", "StatefulSet"] : []);
+    });
+
+    test("outputs: the namespace and the client URLs", () => {
+        const { name, namespace, clusterDomain, replicas } = args();
+        expect(outputs[variant].namespace).toBe(namespace);
+        expect(outputs[variant].clientUrl).toBe(`http://${name}.${namespace}.svc.${clusterDomain}:2379`);
+        expect(outputs[variant].memberClientUrls).toEqual(
+            Array.from({ length: replicas }, (_, i) => `http://${name}-${i}.${name}-headless.${namespace}.svc.${clusterDomain}:2379`),
+        );
+        expect(clusters[variant].memberLabels).toEqual(expect.objectContaining(clusters[variant].instanceLabels));
+    });
+});
+
+describe("quorum", () => {
+    test.each([
+        [1, 1],
+        [2, 2],
+        [3, 2],
+        [4, 3],
+        [5, 3],
+        [7, 4],
+        [9, 5],
+    ])("%i members need %i", (replicas, needed) => {
+        expect(quorum(replicas)).toBe(needed);
+    });
+});
+
+describe("EtcdCluster refuses", () => {
+    test.each([0, -1, 2.5, NaN])("replicas %p", (replicas) => {
+        expect(() => new EtcdCluster(`bad-${String(replicas)}`, { ...base, namespace: `bad-${String(replicas)}`, replicas })).toThrow(
+            /replicas must be a positive integer/,
+        );
+    });
+});

@@ -1,0 +1,36 @@
+import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
+
+describe("ClusterTopology", () => {
+    const topology = new ClusterTopology({ name: "kv", namespace: "store", replicas: 3, clusterDomain: "cluster.local" });
+
+    test("etcd's conventional ports, all distinct", () => {
+        expect([CLIENT_PORT, PEER_PORT, METRICS_PORT]).toEqual([2379, 2380, 2381]);
+    });
+
+    test("members are the StatefulSet's pods, ordinal 0 to replicas-1", () => {
+        expect(topology.memberNames).toEqual(["kv-0", "kv-1", "kv-2"]);
+        expect(new ClusterTopology({ name: "kv", namespace: "store", replicas: 1, clusterDomain: "x" }).memberNames).toEqual(["kv-0"]);
+    });
+
+    test("each member's DNS name is the one the headless Service gives its pod", () => {
+        expect(topology.headlessServiceName).toBe("kv-headless");
+        expect(topology.memberHost("kv-1")).toBe("kv-1.kv-headless.store.svc.cluster.local");
+        expect(topology.peerUrl("kv-1")).toBe("http://kv-1.kv-headless.store.svc.cluster.local:2380");
+        expect(topology.clientUrlOf("kv-2")).toBe("http://kv-2.kv-headless.store.svc.cluster.local:2379");
+    });
+
+    test("clients use the ClusterIP Service named like the StatefulSet", () => {
+        expect(topology.clientServiceName).toBe("kv");
+        expect(topology.clientUrl).toBe("http://kv.store.svc.cluster.local:2379");
+    });
+
+    test("the initial cluster lists every member once, with its peer URL, in ordinal order", () => {
+        const five = new ClusterTopology({ name: "kv", namespace: "store", replicas: 5, clusterDomain: "corp.example" });
+        const entries = five.initialCluster.split(",");
+        expect(entries).toHaveLength(5);
+        entries.forEach((entry, ordinal) => {
+            expect(entry).toBe(`kv-${ordinal}=http://kv-${ordinal}.kv-headless.store.svc.corp.example:2380`);
+        });
+        expect(five.memberClientUrls).toEqual(five.memberNames.map((m) => `http://${m}.kv-headless.store.svc.corp.example:2379`));
+    });
+});

@@ -1,0 +1,208 @@
+// Turns a rendered etcd StatefulSet into member specs for LocalCluster, so that
+// the real-etcd tests run the members exactly as Kubernetes would start them:
+// the etcd container's command, args and env AS RENDERED, with
+//   - `valueFrom.fieldRef` resolved for the member's pod (`<sts>-<ordinal>`),
+//   - `$(VAR)` references expanded the way the kubelet expands them,
+// and then only these local stand-ins for what the cluster provides:
+//   - each pod DNS name `<pod>.<serviceName>.<namespace>.svc.<domain>` -> that
+//     member's loopback IP (the headless Service's DNS record),
+//   - the wildcard listen address 0.0.0.0 -> the member's own loopback IP (all
+//     members share the ports, so each must bind its own address),
+//   - the data volume's mount path (as a path prefix) -> a folder per member
+//     under `dataRoot` (the PersistentVolume),
+//   - the command's binary -> the same-named binary in `binDir`.
+// Everything else passes through unchanged: a variable or flag etcd rejects
+// makes the member fail, and so the test.
+import { mkdirSync } from "node:fs";
+import * as path from "node:path";
+import type { MemberSpec } from "./local-cluster";
+
+export interface RenderedMembersOptions {
+  /** One loopback address (127.x.y.z) per ordinal; at least `spec.replicas` of them. */
+  ips: string[];
+  /** Each member's data volume becomes `<dataRoot>/<pod name>` (created here). */
+  dataRoot: string;
+  /** Folder holding the local etcd binaries. */
+  binDir: string;
+  /** Container to read; default: the one named "etcd", else the only one. */
+  containerName?: string;
+}
+
+/** A LocalCluster member spec plus the binary the rendered command runs. */
+export interface RenderedMemberSpec extends MemberSpec {
+  /** The local binary standing in for the command's first element. */
+  binary: string;
+  /** Ordinal of the pod in the StatefulSet. */
+  ordinal: number;
+}
+
+// Loose shapes of the parts of a rendered manifest read here.
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath?: string }; [source: string]: unknown };
+}
+interface ContainerManifest {
+  name?: string;
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface StatefulSetManifest {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: {
+    replicas?: number;
+    serviceName?: string;
+    template?: { spec?: { containers?: ContainerManifest[] } };
+    volumeClaimTemplates?: { metadata?: { name?: string } }[];
+  };
+}
+
+/**
+ * Kubernetes' `$(VAR)` expansion (k8s.io/kubernetes third_party/forked/golang/expansion):
+ * `$(NAME)` becomes the value of NAME when `lookup` knows it and stays as written otherwise;
+ * `$$` is an escaped `$`; any other `$` is literal.
+ */
+export function expandKubernetesReferences(input: string, lookup: (name: string) => string | undefined): string {
+  let out = "";
+  for (let i = 0; i < input.length; i++) {
+    if (input[i] === "$" && i + 1 < input.length) {
+      const next = input[i + 1];
+      if (next === "$") {
+        out += "$";
+        i++;
+        continue;
+      }
+      if (next === "(") {
+        const close = input.indexOf(")", i + 2);
+        if (close >= 0) {
+          const value = lookup(input.slice(i + 2, close));
+          out += value ?? input.slice(i, close + 1);
+          i = close;
+          continue;
+        }
+      }
+    }
+    out += input[i];
+  }
+  return out;
+}
+
+/** The value the downward API gives `fieldPath` in pod `podName`; only what a StatefulSet pod knows up front. */
+function fieldRefValue(fieldPath: string | undefined, podName: string, namespace: string, variable: string): string {
+  switch (fieldPath) {
+    case "metadata.name":
+      return podName;
+    case "metadata.namespace":
+      return namespace;
+    default:
+      throw new Error(`env ${variable}: fieldRef ${fieldPath} has no local stand-in (supported: metadata.name, metadata.namespace)`);
+  }
+}
+
+/** The container's env with valueFrom resolved and references expanded, in order, as the kubelet does. */
+function resolveEnv(env: readonly EnvVar[], podName: string, namespace: string): Map<string, string> {
+  const resolved = new Map<string, string>();
+  for (const variable of env) {
+    let value: string;
+    if (variable.valueFrom !== undefined) {
+      const sources = Object.keys(variable.valueFrom);
+      if (sources.length !== 1 || sources[0] !== "fieldRef") {
+        throw new Error(`env ${variable.name}: valueFrom ${sources.join(", ")} has no local stand-in (only fieldRef)`);
+      }
+      value = fieldRefValue(variable.valueFrom.fieldRef?.fieldPath, podName, namespace, variable.name);
+    } else {
+      // Only variables defined earlier in the list are visible to a reference.
+      value = expandKubernetesReferences(variable.value ?? "", (name) => resolved.get(name));
+    }
+    resolved.set(variable.name, value);
+  }
+  return resolved;
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+function etcdContainer(sts: StatefulSetManifest, name: string | undefined): ContainerManifest {
+  const containers = sts.spec?.template?.spec?.containers ?? [];
+  const container =
+    name !== undefined
+      ? containers.find((c) => c.name === name)
+      : (containers.find((c) => c.name === "etcd") ?? (containers.length === 1 ? containers[0] : undefined));
+  if (!container) {
+    throw new Error(`StatefulSet ${sts.metadata?.name}: no container ${name ?? '"etcd"'} among ${containers.map((c) => c.name).join(", ")}`);
+  }
+  return container;
+}
+
+/**
+ * Member specs (one per replica, ordinal order) for LocalCluster from a rendered StatefulSet.
+ * Pass `members[0].binary` as LocalCluster's `etcdBinary`.
+ */
+export function membersFromStatefulSet(statefulSet: object, opts: RenderedMembersOptions): RenderedMemberSpec[] {
+  const sts = statefulSet as StatefulSetManifest;
+  const stsName = sts.metadata?.name;
+  const namespace = sts.metadata?.namespace;
+  const serviceName = sts.spec?.serviceName;
+  const replicas = sts.spec?.replicas ?? 1;
+  if (sts.kind !== undefined && sts.kind !== "StatefulSet") throw new Error(`expected a StatefulSet, got ${sts.kind}`);
+  if (!stsName || !namespace || !serviceName) {
+    throw new Error(`StatefulSet needs metadata.name, metadata.namespace and spec.serviceName (got ${stsName}, ${namespace}, ${serviceName})`);
+  }
+  if (opts.ips.length < replicas) throw new Error(`${replicas} replicas need ${replicas} ips, got ${opts.ips.length}`);
+  for (const ip of opts.ips) {
+    if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip)) throw new Error(`${ip} is not a loopback (127.0.0.0/8) address`);
+  }
+
+  const container = etcdContainer(sts, opts.containerName);
+  if (!container.command || container.command.length === 0) {
+    throw new Error(`container ${container.name} has no command: the image's entrypoint cannot be mapped to a local binary`);
+  }
+  const claimNames = new Set((sts.spec?.volumeClaimTemplates ?? []).map((claim) => claim.metadata?.name));
+  const dataMounts = (container.volumeMounts ?? []).filter((mount) => claimNames.has(mount.name));
+  if (dataMounts.length === 0) throw new Error(`container ${container.name} mounts no volume of the claim templates`);
+
+  const podName = (ordinal: number): string => `${stsName}-${ordinal}`;
+  // `<sts>-<n>.<service>.<namespace>.svc.<any domain>`, not preceded/followed by a name character.
+  const podHost = new RegExp(
+    `(?<![A-Za-z0-9.-])${escapeRegExp(stsName)}-(\\d+)\\.${escapeRegExp(serviceName)}\\.${escapeRegExp(namespace)}\\.svc(?:\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+(?![A-Za-z0-9-])`,
+    "g",
+  );
+
+  return Array.from({ length: replicas }, (_, ordinal): RenderedMemberSpec => {
+    const name = podName(ordinal);
+    const ip = opts.ips[ordinal];
+    const dataDir = path.join(opts.dataRoot, name);
+    mkdirSync(dataDir, { recursive: true }); // the volume exists before the container starts
+
+    const localize = (text: string): string => {
+      let out = text.replace(podHost, (host, n: string) => {
+        const target = Number(n);
+        if (target >= replicas) throw new Error(`${host} names pod ${podName(target)}, but the StatefulSet has ${replicas} replicas`);
+        return opts.ips[target];
+      });
+      out = out.replace(/(?<![\d.])0\.0\.0\.0(?![\d.])/g, ip);
+      for (const mount of dataMounts) {
+        const prefix = mount.mountPath.replace(/\/+$/, "");
+        out = out.replace(new RegExp(`(?<![\\w./-])${escapeRegExp(prefix)}(?=/|$|[^\\w.-])`, "g"), dataDir);
+      }
+      return out;
+    };
+
+    const env = resolveEnv(container.env ?? [], name, namespace);
+    const lookup = (variable: string): string | undefined => env.get(variable);
+    const [command, ...commandArgs] = [...container.command!, ...(container.args ?? [])].map((part) =>
+      expandKubernetesReferences(part, lookup),
+    );
+    return {
+      name,
+      ordinal,
+      ip,
+      dataDir,
+      binary: path.join(opts.binDir, path.basename(command)),
+      args: commandArgs.map(localize),
+      env: Object.fromEntries([...env].map(([key, value]) => [key, localize(value)])),
+    };
+  });
+}
