@@ -1,6 +1,8 @@
 /** Tests sit beside what they test; the real-etcd tests live in test/etcd. Type-checking is `tsc` in `npm test`. */
 module.exports = {
     testEnvironment: "node",
+    // Jest's default on two cores is one worker; most suites wait on child processes (etcd, the pack).
+    maxWorkers: 2,
     transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
     testMatch: ["<rootDir>/**/*.test.ts"],
     testPathIgnorePatterns: ["/node_modules/", "/rendered/", "/.cache/"],

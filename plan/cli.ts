@@ -69,7 +69,7 @@ function readPolicyPackConfig(file: string | undefined): PolicyPackConfig {
 
 async function main(): Promise<number> {
     const args = options();
-    const pack = PolicyPackProcess.start(POLICY_PACK_DIR, { PULUMI_NODEJS_STACK: args.stack, PULUMI_NODEJS_PROJECT: projectName(PROJECT_DIR) });
+    const pack = new PolicyPackProcess(POLICY_PACK_DIR, { PULUMI_NODEJS_STACK: args.stack, PULUMI_NODEJS_PROJECT: projectName(PROJECT_DIR) });
     try {
         const plan = await planStack(args, { projectDir: PROJECT_DIR, pack, packConfig: args.packConfig });
         replaceDirectory(args.out, planFiles(plan));
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
         return plan.violations.some((violation) => violation.enforcementLevel === "mandatory") ? 1 : 0;
     } finally {
         // The pack's process never outlives the plan, whatever failed.
-        await (await pack.catch(() => undefined))?.stop();
+        await pack.stop();
     }
 }
 

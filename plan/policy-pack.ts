@@ -62,48 +62,48 @@ function call<Req, Res>(method: (request: Req, callback: (error: grpc.ServiceErr
 export class PolicyPackProcess {
     /** The pack holds one stack's configuration at a time: judgements queue behind each other. */
     private queue: Promise<unknown> = Promise.resolve();
+    /** Connected once the pack serves; a TypeScript pack is type-checked by ts-node first. */
+    private readonly client: Promise<analyzerRpc.AnalyzerClient>;
+    private readonly child: ChildProcess;
 
-    private constructor(
-        private readonly child: ChildProcess,
-        private readonly client: analyzerRpc.AnalyzerClient,
-    ) {}
-
-    static async start(packDir: string, env: NodeJS.ProcessEnv = {}): Promise<PolicyPackProcess> {
+    /** Starts the pack in `packDir`; it can be stopped at any time, also while it is starting. */
+    constructor(packDir: string, env: NodeJS.ProcessEnv = {}) {
         const host = path.join(path.dirname(require.resolve("@pulumi/pulumi/package.json")), "cmd", "run-policy-pack");
         // The engine address is required by the host's command line; the pack itself never calls it.
-        const child = spawn(process.execPath, [host, "127.0.0.1:0", "."], {
+        this.child = spawn(process.execPath, [host, "127.0.0.1:0", "."], {
             cwd: packDir,
             env: { ...process.env, ...env },
             stdio: ["ignore", "pipe", "pipe"],
         });
         let stderr = "";
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        const port = await new Promise<string>((resolve, reject) => {
+        this.child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        this.client = new Promise<analyzerRpc.AnalyzerClient>((resolve, reject) => {
             let stdout = "";
-            const timer = setTimeout(() => reject(new PolicyPackError(`the policy pack in ${packDir} did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
-            child.stdout.on("data", (chunk: Buffer) => {
+            const timer = setTimeout(() => {
+                this.child.kill("SIGKILL");
+                reject(new PolicyPackError(`the policy pack in ${packDir} did not start within ${START_TIMEOUT_MS / 1000} s`));
+            }, START_TIMEOUT_MS);
+            this.child.stdout!.on("data", (chunk: Buffer) => {
                 stdout += chunk.toString();
-                const match = /^(\d+)\s*$/m.exec(stdout);
-                if (match) {
+                const port = /^(\d+)\s*$/m.exec(stdout)?.[1];
+                if (port) {
                     clearTimeout(timer);
-                    resolve(match[1]);
+                    resolve(new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
                 }
             });
-            child.on("exit", (code) => {
+            this.child.on("exit", (code, signal) => {
                 clearTimeout(timer);
-                reject(new PolicyPackError(`the policy pack in ${packDir} exited with status ${code} before serving:\n${stderr.trim()}`));
+                reject(new PolicyPackError(`the policy pack in ${packDir} exited (${signal ?? `status ${code}`}) before serving:\n${stderr.trim()}`));
             });
-        }).catch((error) => {
-            child.kill("SIGKILL");
-            throw error;
         });
-        const client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-        return new PolicyPackProcess(child, client);
+        // Whoever uses the pack sees why it failed; an unused pack must not crash the process.
+        this.client.catch(() => undefined);
     }
 
     /** The pack's policies with their default enforcement levels and config schemas. */
     async info(): Promise<analyzer.AnalyzerInfo> {
-        return call(this.client.getAnalyzerInfo.bind(this.client), new Empty());
+        const client = await this.client;
+        return call(client.getAnalyzerInfo.bind(client), new Empty());
     }
 
     /**
@@ -126,7 +126,8 @@ export class PolicyPackProcess {
             policyConfig.setProperties(Struct.fromJavaScript({ ...defaults, ...properties } as Record<string, never>));
             request.getPolicyconfigMap().set(policy.getName(), policyConfig);
         }
-        await call(this.client.configure.bind(this.client), request);
+        const client = await this.client;
+        await call(client.configure.bind(client), request);
 
         const stackRequest = new analyzer.AnalyzerStackConfigureRequest();
         stackRequest.setStack(stack.stack);
@@ -135,11 +136,12 @@ export class PolicyPackProcess {
         for (const [key, value] of Object.entries(stack.tags ?? {})) {
             stackRequest.getTagsMap().set(key, value);
         }
-        await call(this.client.configureStack.bind(this.client), stackRequest);
+        await call(client.configureStack.bind(client), stackRequest);
     }
 
     /** Every resource on its own (`Analyze`), then the whole stack (`AnalyzeStack`), as a preview does. */
     private async analyze(resources: readonly RegisteredResource[]): Promise<PolicyViolation[]> {
+        const client = await this.client;
         const byUrn = new Map(resources.map((resource) => [resource.urn, resource]));
         const options = (resource: RegisteredResource) => {
             const result = new analyzer.AnalyzerResourceOptions();
@@ -158,7 +160,7 @@ export class PolicyPackProcess {
             request.setUrn(resource.urn);
             request.setProperties(Struct.fromJavaScript(resource.inputs as Record<string, never>));
             request.setOptions(options(resource));
-            responses.push({ response: await call(this.client.analyze.bind(this.client), request), analyzed: resource });
+            responses.push({ response: await call(client.analyze.bind(client), request), analyzed: resource });
         }
         const stackRequest = new analyzer.AnalyzeStackRequest();
         stackRequest.setResourcesList(
@@ -174,7 +176,7 @@ export class PolicyPackProcess {
                 return item;
             }),
         );
-        responses.push({ response: await call(this.client.analyzeStack.bind(this.client), stackRequest) });
+        responses.push({ response: await call(client.analyzeStack.bind(client), stackRequest) });
 
         return responses.flatMap(({ response, analyzed }) =>
             response.getDiagnosticsList().map((diagnostic) => {
@@ -203,9 +205,9 @@ export class PolicyPackProcess {
         return verdict;
     }
 
-    /** Stops the pack's process (by its process id) and waits for it to exit. */
+    /** Stops the pack's process (by its process id), whether it is serving or still starting. */
     async stop(): Promise<void> {
-        this.client.close();
+        this.client.then((client) => client.close(), () => undefined);
         if (this.child.exitCode !== null || this.child.signalCode !== null) {
             return;
         }

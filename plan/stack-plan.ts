@@ -29,8 +29,8 @@ export interface StackRequest {
 export interface PlanContext {
     /** The Pulumi project's folder (Pulumi.yaml, index.ts). */
     readonly projectDir: string;
-    /** The policy pack, running or starting; one pack judges the stacks in turn. */
-    readonly pack: PolicyPackProcess | Promise<PolicyPackProcess>;
+    /** The policy pack (it may still be starting); one pack judges the stacks in turn. */
+    readonly pack: PolicyPackProcess;
     readonly packConfig?: PolicyPackConfig;
 }
 
@@ -56,8 +56,8 @@ export async function planStacks(requests: readonly StackRequest[], context: Pla
         }
     });
     const runnable = runs.filter((run): run is Exclude<typeof run, Error> => !(run instanceof Error));
-    // A TypeScript pack type-checks for seconds when it starts: let it do so while the programs run.
-    const [results, pack] = await Promise.all([runnable.length > 0 ? runProgramsInChild(runnable) : [], context.pack]);
+    // The pack type-checks for seconds when it starts, while the programs run.
+    const results = runnable.length > 0 ? await runProgramsInChild(runnable) : [];
     const resultOf = new Map(runnable.map((run, index) => [run, results[index]]));
     const plans: (StackPlan | Error)[] = [];
     for (const [index, run] of runs.entries()) {
@@ -67,7 +67,7 @@ export async function planStacks(requests: readonly StackRequest[], context: Pla
             continue;
         }
         const request = requests[index];
-        const violations = await pack.judge({ stack: request.stack, project, tags: request.tags }, context.packConfig ?? {}, result);
+        const violations = await context.pack.judge({ stack: request.stack, project, tags: request.tags }, context.packConfig ?? {}, result);
         plans.push({ stack: request.stack, project, resources: result, manifests: kubernetesManifests(result), violations });
     }
     return plans;

@@ -57,11 +57,11 @@ const mandatory = (plan: StackPlan) => plan.violations.filter((violation) => vio
 describe("the policy pack judges variants of the prod stack", () => {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "variants-"));
     const all = variants(workDir);
-    let pack: Promise<PolicyPackProcess>;
+    let pack: PolicyPackProcess;
     const plans = new Map<string, Promise<StackPlan>>();
 
     beforeAll(() => {
-        pack = PolicyPackProcess.start(path.join(PROJECT_DIR, "policies"));
+        pack = new PolicyPackProcess(path.join(PROJECT_DIR, "policies"));
         // Two program hosts (two cores), each planning half of the variants one after the other.
         const halves = [all.filter((_, index) => index % 2 === 0), all.filter((_, index) => index % 2 === 1)];
         for (const half of halves) {
@@ -83,7 +83,7 @@ describe("the policy pack judges variants of the prod stack", () => {
 
     afterAll(async () => {
         await Promise.allSettled(plans.values());
-        await (await pack.catch(() => undefined))?.stop();
+        await pack.stop();
         fs.rmSync(workDir, { recursive: true, force: true });
     }, PLAN_TIMEOUT_MS);
 
@@ -93,7 +93,7 @@ describe("the policy pack judges variants of the prod stack", () => {
     });
 
     it("serves every rule module of policies/rules, with its declared enforcement level", async () => {
-        const info = await (await pack).info();
+        const info = await pack.info();
         const served = Object.fromEntries(info.getPoliciesList().map((policy) => [policy.getName(), policy.getEnforcementlevel()]));
         const declared = fs
             .readdirSync(path.join(PROJECT_DIR, "policies", "rules"))
