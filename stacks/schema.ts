@@ -19,8 +19,10 @@ const integer = (min: number, max: number) => {
 
 const quantity = z.union([z.string(), z.number()]).transform((value, ctx) => {
     const text = String(value);
-    if (parseQuantity(text) === undefined) {
-        ctx.addIssue({ code: "custom", message: `expected a Kubernetes quantity such as "20Gi" or "500m", got "${text}"` });
+    const amount = parseQuantity(text);
+    // Every quantity here is a request, a limit or a size: the API server refuses negative ones.
+    if (amount === undefined || amount < 0) {
+        ctx.addIssue({ code: "custom", message: `expected a Kubernetes quantity such as "20Gi" or "500m", got "${text}"${amount === undefined ? "" : " (negative)"}` });
         return z.NEVER;
     }
     return text;
@@ -58,6 +60,27 @@ const imageReference = z.string().regex(IMAGE_REFERENCE, {
         `expected a container image reference such as "gcr.io/etcd-development/etcd:v3.5.16" (optionally @sha256:<64 hex digits>), got ${JSON.stringify(issue.input)}`,
 });
 
+/** GCS bucket names: 3-63 lower-case letters, digits, '-', '_' and '.', starting and ending alphanumeric. */
+const GCS_BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+
+const gcsBucketName = z.string().regex(GCS_BUCKET_NAME, {
+    error: (issue) => `expected a GCS bucket name (3-63 characters: a-z, 0-9, '-', '_', '.'), got ${JSON.stringify(issue.input)}`,
+});
+
+/** `gs://<bucket>/<object>` or `volume-snapshot:<name>`, parsed into what a restore needs of each. */
+const restoreSource = z.string().transform((text, ctx) => {
+    const object = /^gs:\/\/([^/]+)\/(.+)$/.exec(text);
+    if (object && GCS_BUCKET_NAME.test(object[1])) {
+        return { kind: "gcs" as const, url: text, bucket: object[1] };
+    }
+    const snapshot = /^volume-snapshot:([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)$/.exec(text);
+    if (snapshot) {
+        return { kind: "volumeSnapshot" as const, name: snapshot[1] };
+    }
+    ctx.addIssue({ code: "custom", message: `expected "gs://<bucket>/<object>" or "volume-snapshot:<name>", got ${JSON.stringify(text)}` });
+    return z.NEVER;
+});
+
 /** Go duration ("1h", "30m", "1h30m") or a bare number of hours, as etcd's periodic compaction reads it. */
 const compactionRetention = z.union([z.string(), z.number()]).transform((value, ctx) => {
     const text = String(value);
@@ -88,6 +111,13 @@ export const stackConfigSchema = z.strictObject({
             size: quantity.default("20Gi"),
             /** StorageClass of the data volumes. */
             className: dnsLabel.default("apisix-etcd-ssd"),
+            /**
+             * Persistent disk type of the StorageClass this stack creates. A StorageClass cannot be
+             * changed in place: a new type replaces the class and applies to volumes created afterwards.
+             */
+            diskType: z.enum(["pd-ssd", "pd-balanced"]).default("pd-ssd"),
+            /** Create the StorageClass `className`; false uses an existing class of that name as it is. */
+            provision: z.boolean().default(true),
         })
         .prefault({}),
     /**
@@ -126,6 +156,10 @@ export const stackConfigSchema = z.strictObject({
             retentionDays: integer(1, 3650).default(30),
             /** GCS location of the backup bucket (region or multi-region). */
             location: z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'expected a GCS location such as "EU" or "europe-west1"' }).default("EU"),
+            /** Name of the backup bucket; default `<gcp:project>-apisix-etcd-backups` (bucket names are global). */
+            bucket: gcsBucketName.optional(),
+            /** Image with bash and gcloud that uploads the verified snapshots (and downloads one to restore). */
+            cloudSdkImage: imageReference.default("gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim"),
         })
         .prefault({}),
     snapshots: z
@@ -133,8 +167,26 @@ export const stackConfigSchema = z.strictObject({
             enabled: z.boolean().default(true),
             schedule: cronSchedule.default("43 2 * * *"),
             keep: integer(1, 100).default(7),
+            /** Image with a POSIX shell and kubectl that takes and prunes the VolumeSnapshots. */
+            kubectlImage: imageReference.default("alpine/k8s:1.34.1"),
         })
         .prefault({}),
+    /**
+     * Set only to recover from lost data (docs/restore.md): every member whose data dir is empty
+     * restores itself from this snapshot before etcd starts. Remove it once the cluster is healthy.
+     */
+    restore: z
+        .strictObject({
+            /** `gs://<bucket>/<object>` (a backup) or `volume-snapshot:<name>` (a CSI snapshot of a member in `etcd`). */
+            from: restoreSource,
+            /**
+             * Added to the snapshot's revision, so that clients watching from a revision they saw
+             * before the loss (APISIX) are told their revision was compacted and read everything anew.
+             * 0 keeps the revision as it was.
+             */
+            revisionBump: integer(0, 1e15).default(1_000_000_000),
+        })
+        .optional(),
 });
 
 /** The stack's configuration after validation, with every default applied. */

@@ -1,12 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { memberDataDir } from "./member-environment";
 import { DATA_VOLUME, memberPodTemplate } from "./member-pod";
+import { MemberRestoreArgs, memberRestoreSteps } from "./restore-init";
 import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
 
 export interface EtcdClusterArgs {
     /** Namespace created for the cluster. */
     readonly namespace: string;
-    /** Name of the StatefulSet and of the client Service (`apisix-etcd`). */
+    /** Name of the StatefulSet, of the client Service (`apisix-etcd`) and of the members' ServiceAccount. */
     readonly name: string;
     /** Number of members. */
     readonly replicas: number;
@@ -31,6 +33,8 @@ export interface EtcdClusterArgs {
     readonly monitoringNamespace: string;
     /** Protect the namespace and the StatefulSet (and so the data) from deletion and replacement. */
     readonly protect: boolean;
+    /** Only to recover lost data: members with an empty data dir restore it from this snapshot first. */
+    readonly restore?: MemberRestoreArgs;
 }
 
 /** Where each member's data volume is mounted. */
@@ -57,6 +61,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     /** Labels of every pod of this cluster's stack (members and the jobs that talk to them). */
     public readonly instanceLabels: Readonly<Record<string, string>>;
     public readonly statefulSet: k8s.apps.v1.StatefulSet;
+    /** The members' PersistentVolumeClaims, `<claim template>-<member>`, in ordinal order. */
+    public readonly dataClaimNames: readonly string[];
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("apisix-etcd:index:EtcdCluster", name, {}, opts);
@@ -84,7 +90,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
 
         const serviceAccount = new k8s.core.v1.ServiceAccount(
             `${name}-members`,
-            { metadata: metadata(args.name), automountServiceAccountToken: false },
+            { metadata: { ...metadata(args.name), annotations: args.restore?.serviceAccountAnnotations }, automountServiceAccountToken: false },
             { parent: this },
         );
 
@@ -136,6 +142,17 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         dataMountPath: DATA_MOUNT_PATH,
                         quotaBackendBytes: args.quotaBackendBytes,
                         autoCompaction: args.autoCompaction,
+                        restore:
+                            args.restore &&
+                            memberRestoreSteps({
+                                ...args.restore,
+                                topology,
+                                image: args.image,
+                                dataVolume: DATA_VOLUME,
+                                dataMountPath: DATA_MOUNT_PATH,
+                                dataDir: memberDataDir(DATA_MOUNT_PATH),
+                                volumeSize: args.storage.size,
+                            }),
                     }),
                     volumeClaimTemplates: [
                         {
@@ -197,6 +214,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        this.dataClaimNames = topology.memberNames.map((member) => `${DATA_VOLUME}-${member}`);
         this.namespace = namespace.metadata.name;
         this.clientUrl = pulumi.output(topology.clientUrl);
         this.memberClientUrls = pulumi.output(topology.memberClientUrls);

@@ -12,6 +12,11 @@ export interface MemberSettings {
     readonly autoCompaction: { readonly mode: "periodic" | "revision"; readonly retention: string };
 }
 
+/** etcd's data dir: a folder inside the data volume's mount. */
+export function memberDataDir(dataMountPath: string): string {
+    return `${dataMountPath}/data`;
+}
+
 /**
  * The environment that configures one member. The official etcd image has no shell, so nothing can
  * compute a member's name at start-up: the pod's own name comes in through the downward API and
@@ -21,7 +26,7 @@ export function memberEnvironment(topology: ClusterTopology, settings: MemberSet
     const self = "$(POD_NAME)";
     const etcd: Record<string, string> = {
         ETCD_NAME: self,
-        ETCD_DATA_DIR: `${settings.dataMountPath}/data`,
+        ETCD_DATA_DIR: memberDataDir(settings.dataMountPath),
         ETCD_LISTEN_PEER_URLS: `http://0.0.0.0:${PEER_PORT}`,
         ETCD_LISTEN_CLIENT_URLS: `http://0.0.0.0:${CLIENT_PORT}`,
         ETCD_LISTEN_METRICS_URLS: `http://0.0.0.0:${METRICS_PORT}`,

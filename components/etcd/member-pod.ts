@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { memberEnvironment, MemberSettings } from "./member-environment";
+import { MemberRestoreSteps } from "./restore-init";
 import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
 
 type PodTemplateSpec = k8s.types.input.core.v1.PodTemplateSpec;
@@ -19,6 +20,8 @@ export interface MemberPodArgs extends MemberSettings {
     /** `required` refuses to schedule a member when zones would become unbalanced. */
     readonly zoneSpread: "required" | "preferred";
     readonly resources: ResourceRequirements;
+    /** Init containers (and their volumes) that restore an empty member from a snapshot first. */
+    readonly restore?: MemberRestoreSteps;
 }
 
 /** The UID the image's files and the data volume belong to; distroless' conventional non-root user. */
@@ -66,6 +69,8 @@ export function memberPodTemplate(args: MemberPodArgs): PodTemplateSpec {
                     labelSelector: { matchLabels: args.labels },
                 },
             ],
+            initContainers: args.restore?.initContainers,
+            volumes: args.restore?.volumes,
             containers: [
                 {
                     name: "etcd",

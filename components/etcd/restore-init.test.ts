@@ -1,0 +1,225 @@
+/**
+ * The restore steps of a member: what they declare for each kind of source, their shell steps run
+ * on a folder standing for the data volume, and their place in the EtcdCluster's pod template.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { declareUnderMocks } from "../../test/component-mocks";
+import { installFakeGcloud } from "../../test/backup/fake-gcloud";
+import { RegisteredResource } from "../../plan/recording-monitor";
+import { EtcdCluster, EtcdClusterArgs } from "./cluster";
+import { memberRestoreSteps, MemberRestoreStepsArgs } from "./restore-init";
+import { ClusterTopology } from "./topology";
+
+const topology = new ClusterTopology({ name: "apisix-etcd", namespace: "etcd", replicas: 3, clusterDomain: "cluster.local" });
+const URL = "gs://apisix-prod-apisix-etcd-backups/etcd/2026/apisix-etcd-20260101T001700Z.db";
+const base: MemberRestoreStepsArgs = {
+    source: { kind: "gcs", url: URL },
+    revisionBump: 1_000_000_000,
+    toolsImage: "gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim",
+    topology,
+    image: "gcr.io/etcd-development/etcd:v3.5.16",
+    dataVolume: "data",
+    dataMountPath: "/var/lib/etcd",
+    dataDir: "/var/lib/etcd/data",
+    volumeSize: "20Gi",
+};
+const fromBackup = memberRestoreSteps(base);
+const fromSnapshot = memberRestoreSteps({ ...base, source: { kind: "volumeSnapshot", name: "data-apisix-etcd-0-20260101024300" } });
+
+const container = (steps: typeof fromBackup, name: string) => steps.initContainers.find((c) => c.name === name) as any;
+const envOf = (c: any): Record<string, string> => Object.fromEntries(c.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+const flag = (args: string[], name: string) => args[args.indexOf(name) + 1];
+
+describe("declared steps", () => {
+    test("fetch, restore, install, in that order; only etcdutl runs from the etcd image", () => {
+        for (const steps of [fromBackup, fromSnapshot]) {
+            expect(steps.initContainers.map((c) => [c.name, c.image])).toEqual([
+                ["restore-fetch", base.toolsImage],
+                ["restore", base.image],
+                ["restore-install", base.toolsImage],
+            ]);
+            expect(container(steps, "restore").command).toEqual(["/usr/local/bin/etcdutl"]);
+        }
+    });
+
+    test("each member restores under its own name and peer URL into the cluster of all members", () => {
+        const args: string[] = container(fromBackup, "restore").args;
+        expect(args.slice(0, 3)).toEqual(["snapshot", "restore", "/var/lib/etcd/restore-snapshot.db"]);
+        expect(flag(args, "--name")).toBe("$(POD_NAME)");
+        expect(flag(args, "--initial-cluster")).toBe(topology.initialCluster);
+        expect(flag(args, "--initial-advertise-peer-urls")).toBe(topology.peerUrl("$(POD_NAME)"));
+        expect(flag(args, "--data-dir")).toBe("/var/lib/etcd/restore-staging");
+        expect(container(fromBackup, "restore").env).toEqual([{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]);
+    });
+
+    test("the revision is bumped and marked compacted, unless the bump is 0", () => {
+        expect(container(fromBackup, "restore").args.slice(-3)).toEqual(["--bump-revision", "1000000000", "--mark-compacted"]);
+        const unbumped: string[] = container(memberRestoreSteps({ ...base, revisionBump: 0 }), "restore").args;
+        expect(unbumped.some((arg) => /bump|compacted/.test(arg))).toBe(false);
+    });
+
+    test("the restored cluster's token is not the original one, and differs per snapshot", () => {
+        const token = (steps: typeof fromBackup) => flag(container(steps, "restore").args, "--initial-cluster-token");
+        expect(token(fromBackup)).not.toBe(topology.headlessServiceName);
+        expect(token(fromBackup)).toMatch(/^apisix-etcd-headless-restore-[0-9a-f]{8}$/);
+        expect(token(fromBackup)).toBe(token(memberRestoreSteps(base)));
+        expect(token(fromSnapshot)).not.toBe(token(fromBackup));
+    });
+
+    test("a backup is downloaded from GCS and its hash checked; there are no extra volumes but gcloud's scratch", () => {
+        expect(envOf(container(fromBackup, "restore-fetch"))).toMatchObject({ SOURCE_URL: URL, DOWNLOAD: "/var/lib/etcd/restore-snapshot.db" });
+        expect(container(fromBackup, "restore").args).not.toContain("--skip-hash-check");
+        expect(fromBackup.volumes).toEqual([{ name: "restore-tmp", emptyDir: { sizeLimit: "256Mi" } }]);
+    });
+
+    test("a volume snapshot becomes the pod's own disk, read-only, whose database is restored without a hash", () => {
+        expect(envOf(container(fromSnapshot, "restore-fetch")).SOURCE_URL).toBeUndefined();
+        const restore = container(fromSnapshot, "restore");
+        expect(restore.args[2]).toBe("/restore-source/data/member/snap/db");
+        expect(restore.args).toContain("--skip-hash-check");
+        expect(restore.volumeMounts).toContainEqual({ name: "restore-source", mountPath: "/restore-source", readOnly: true });
+        expect(fromSnapshot.volumes).toContainEqual({
+            name: "restore-source",
+            ephemeral: {
+                volumeClaimTemplate: {
+                    spec: {
+                        accessModes: ["ReadWriteOnce"],
+                        resources: { requests: { storage: "20Gi" } },
+                        dataSource: { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: "data-apisix-etcd-0-20260101024300" },
+                    },
+                },
+            },
+        });
+    });
+
+    test("every step meets the restricted Pod Security Standard and mounts the data volume", () => {
+        for (const c of [...fromBackup.initContainers, ...fromSnapshot.initContainers]) {
+            expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } });
+            expect(c.volumeMounts).toContainEqual({ name: "data", mountPath: "/var/lib/etcd" });
+        }
+    });
+});
+
+describe("shell steps on a folder standing for the data volume", () => {
+    let volume: string;
+    let bin: string;
+    const paths = () => ({ DATA_DIR: `${volume}/data`, STAGING_DIR: `${volume}/restore-staging`, DOWNLOAD: `${volume}/restore-snapshot.db` });
+    const run = (step: string, env: Record<string, string> = {}) => {
+        const c = container(fromBackup, step);
+        return spawnSync("bash", c.command.slice(1), { encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}`, ...paths(), ...env } });
+    };
+    const write = (file: string, content = "x") => {
+        fs.mkdirSync(path.dirname(path.join(volume, file)), { recursive: true });
+        fs.writeFileSync(path.join(volume, file), content);
+    };
+    const read = (file: string) => fs.readFileSync(path.join(volume, file), "utf8");
+
+    beforeEach(() => {
+        volume = fs.mkdtempSync(path.join(os.tmpdir(), "restore-steps-"));
+        bin = path.join(volume, "..", `${path.basename(volume)}-bin`);
+        installFakeGcloud(bin, path.join(volume, "..", `${path.basename(volume)}-gcs`));
+    });
+    afterEach(() => {
+        for (const dir of [volume, bin, `${volume}-gcs`]) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("fetch drops a staging dir and download left by an interrupted restore, then downloads the backup", () => {
+        write("restore-staging/member/snap/db", "half");
+        write("restore-snapshot.db", "old");
+        fs.mkdirSync(`${volume}-gcs/bucket/etcd`, { recursive: true });
+        fs.writeFileSync(`${volume}-gcs/bucket/etcd/b.db`, "backup");
+        expect(run("restore-fetch", { SOURCE_URL: "gs://bucket/etcd/b.db" }).status).toBe(0);
+        expect(fs.existsSync(paths().STAGING_DIR)).toBe(false);
+        expect(read("restore-snapshot.db")).toBe("backup");
+    });
+
+    test("fetch fails when the backup cannot be read", () => {
+        expect(run("restore-fetch", { SOURCE_URL: "gs://bucket/etcd/missing.db" }).status).not.toBe(0);
+    });
+
+    test("install moves the restored data dir into place where there is none, and drops the download", () => {
+        write("restore-staging/member/snap/db", "restored");
+        write("restore-snapshot.db");
+        expect(run("restore-install").status).toBe(0);
+        expect(read("data/member/snap/db")).toBe("restored");
+        expect(fs.readdirSync(volume)).toEqual(["data"]);
+    });
+
+    test("install replaces an empty data dir", () => {
+        fs.mkdirSync(paths().DATA_DIR);
+        write("restore-staging/member/snap/db", "restored");
+        expect(run("restore-install").status).toBe(0);
+        expect(read("data/member/snap/db")).toBe("restored");
+    });
+
+    test("install keeps a member's existing data and discards the restored copy", () => {
+        write("data/member/snap/db", "live");
+        write("restore-staging/member/snap/db", "restored");
+        write("restore-snapshot.db");
+        const result = run("restore-install");
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("keeping it");
+        expect(read("data/member/snap/db")).toBe("live");
+        expect(fs.readdirSync(volume)).toEqual(["data"]);
+    });
+});
+
+describe("in the EtcdCluster", () => {
+    const clusterArgs: EtcdClusterArgs = {
+        namespace: "etcd",
+        name: "apisix-etcd",
+        replicas: 3,
+        image: base.image,
+        antiAffinity: "required",
+        zoneSpread: "preferred",
+        clusterDomain: "cluster.local",
+        storage: { size: "20Gi", className: "apisix-etcd-ssd" },
+        resources: {},
+        quotaBackendBytes: 2 ** 32,
+        autoCompaction: { mode: "periodic", retention: "1h" },
+        clientNamespaces: ["apisix"],
+        monitoringNamespace: "gmp-system",
+        protect: true,
+    };
+    const annotations = { "iam.gke.io/gcp-service-account": "apisix-etcd-restore@apisix-prod.iam.gserviceaccount.com" };
+    let resources: RegisteredResource[];
+    let claims: readonly string[];
+
+    beforeAll(async () => {
+        resources = await declareUnderMocks(() => {
+            const restored = new EtcdCluster("restored", {
+                ...clusterArgs,
+                restore: { source: base.source, revisionBump: base.revisionBump, toolsImage: base.toolsImage, serviceAccountAnnotations: annotations },
+            });
+            new EtcdCluster("plain", { ...clusterArgs, namespace: "etcd-plain" });
+            claims = restored.dataClaimNames;
+        });
+    });
+
+    const object = (namespace: string, kind: string) => resources.find((r) => r.inputs.kind === kind && (r.inputs.metadata as any)?.namespace === namespace)!.inputs as any;
+
+    test("the members' pods run the restore steps first, with their volumes", () => {
+        const pod = object("etcd", "StatefulSet").spec.template.spec;
+        expect(pod.initContainers.map((c: any) => c.name)).toEqual(["restore-fetch", "restore", "restore-install"]);
+        expect(pod.volumes.map((v: any) => v.name)).toEqual(["restore-tmp"]);
+        expect(pod.initContainers[1].args).toContain("apisix-etcd-0=http://apisix-etcd-0.apisix-etcd-headless.etcd.svc.cluster.local:2380,apisix-etcd-1=http://apisix-etcd-1.apisix-etcd-headless.etcd.svc.cluster.local:2380,apisix-etcd-2=http://apisix-etcd-2.apisix-etcd-headless.etcd.svc.cluster.local:2380");
+    });
+
+    test("the members' ServiceAccount carries the annotations that let them read the backup", () => {
+        expect(object("etcd", "ServiceAccount").metadata.annotations).toEqual(annotations);
+    });
+
+    test("without a restore, the pod template has neither init containers nor volumes, and the ServiceAccount no annotations", () => {
+        const pod = object("etcd-plain", "StatefulSet").spec.template.spec;
+        expect(pod.initContainers).toBeUndefined();
+        expect(pod.volumes).toBeUndefined();
+        expect(object("etcd-plain", "ServiceAccount").metadata.annotations).toBeUndefined();
+    });
+
+    test("names the members' claims as the StatefulSet creates them", () => {
+        expect(claims).toEqual(["data-apisix-etcd-0", "data-apisix-etcd-1", "data-apisix-etcd-2"]);
+    });
+});

@@ -1,0 +1,159 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as path from "path";
+import { restrictedContainerSecurityContext } from "../security-context";
+import { ClusterTopology } from "./topology";
+
+type Container = k8s.types.input.core.v1.Container;
+type Volume = k8s.types.input.core.v1.Volume;
+
+/** A backup object in GCS, or a CSI VolumeSnapshot of a member's volume in the cluster's namespace. */
+export type RestoreSource = { readonly kind: "gcs"; readonly url: string } | { readonly kind: "volumeSnapshot"; readonly name: string };
+
+export interface MemberRestoreArgs {
+    /** The snapshot every member restores from. */
+    readonly source: RestoreSource;
+    /** Added to the snapshot's latest revision (`--bump-revision`, marked compacted); 0 keeps it. */
+    readonly revisionBump: number;
+    /** An image with bash, coreutils and (for a GCS source) gcloud, for the steps around etcdutl. */
+    readonly toolsImage: string;
+    /** Annotations of the members' ServiceAccount, e.g. the Workload Identity binding that may read the backup. */
+    readonly serviceAccountAnnotations?: pulumi.Input<Record<string, string>>;
+}
+
+export interface MemberRestoreStepsArgs extends MemberRestoreArgs {
+    readonly topology: ClusterTopology;
+    /** The members' etcd image, for its etcdutl. */
+    readonly image: string;
+    /** The data volume's name in the pod and where it is mounted. */
+    readonly dataVolume: string;
+    readonly dataMountPath: string;
+    /** etcd's data dir, inside the mount. */
+    readonly dataDir: string;
+    /** The member volumes' size: a disk made from a volume snapshot must be at least as large. */
+    readonly volumeSize: string;
+}
+
+/** Init containers and volumes to add to the member pod. */
+export interface MemberRestoreSteps {
+    readonly initContainers: Container[];
+    readonly volumes: Volume[];
+}
+
+/** Drops what an interrupted restore left (never installed), then downloads the backup, if it is one. */
+const FETCH_SCRIPT = `set -euo pipefail
+rm -rf "$STAGING_DIR" "$DOWNLOAD"
+if [ -n "\${SOURCE_URL:-}" ]; then
+  gcloud storage cp "$SOURCE_URL" "$DOWNLOAD"
+fi
+`;
+
+/** Installs the restored data dir only where the member has none; never touches existing data. */
+const INSTALL_SCRIPT = `set -euo pipefail
+if [ -n "$(ls -A "$DATA_DIR" 2>/dev/null)" ]; then
+  echo "$DATA_DIR holds data: keeping it and discarding the restored copy"
+  rm -rf "$STAGING_DIR"
+else
+  rm -rf "$DATA_DIR"
+  mv "$STAGING_DIR" "$DATA_DIR"
+  echo "restored $DATA_DIR"
+fi
+rm -f "$DOWNLOAD"
+`;
+
+/** Where a volume snapshot's disk is mounted. */
+const SOURCE_MOUNT = "/restore-source";
+
+/**
+ * The init containers that restore a member from a snapshot before etcd starts, while the stack's
+ * `restore` is set. The etcd image has no shell, so etcdutl cannot be made conditional: it always
+ * restores into a staging dir on the data volume, and a shell step after it moves that into place
+ * (one rename, so a restore that fails halfway never leaves a partial data dir) only when the member
+ * has no data, and discards it otherwise. Restarts while `restore` is set so cost one download and
+ * restore each, and never change a member's data.
+ *
+ * Every member restores with its own name and peer URL into the same new cluster. The cluster token
+ * differs from the original one (and per snapshot), so a member that kept its old data dir cannot
+ * join the restored cluster: its cluster ID does not match.
+ */
+export function memberRestoreSteps(args: MemberRestoreStepsArgs): MemberRestoreSteps {
+    const self = "$(POD_NAME)";
+    const staging = `${args.dataMountPath}/restore-staging`;
+    const download = `${args.dataMountPath}/restore-snapshot.db`;
+    const fromSnapshot = args.source.kind === "volumeSnapshot";
+    // A data dir's own database has no integrity hash appended, unlike a saved snapshot.
+    const input = fromSnapshot ? `${SOURCE_MOUNT}/${path.posix.relative(args.dataMountPath, args.dataDir)}/member/snap/db` : download;
+    const sourceId = fromSnapshot ? `volume-snapshot:${args.source.name}` : args.source.url;
+    const token = `${args.topology.headlessServiceName}-restore-${createHash("sha256").update(sourceId).digest("hex").slice(0, 8)}`;
+
+    const data = { name: args.dataVolume, mountPath: args.dataMountPath };
+    const paths = [
+        { name: "DATA_DIR", value: args.dataDir },
+        { name: "STAGING_DIR", value: staging },
+        { name: "DOWNLOAD", value: download },
+    ];
+    const toolStep = {
+        image: args.toolsImage,
+        imagePullPolicy: "IfNotPresent",
+        resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+        securityContext: restrictedContainerSecurityContext,
+    };
+    const initContainers: Container[] = [
+        {
+            ...toolStep,
+            name: "restore-fetch",
+            command: ["/bin/bash", "-c", FETCH_SCRIPT],
+            env: [
+                ...paths,
+                ...(args.source.kind === "gcs" ? [{ name: "SOURCE_URL", value: args.source.url }] : []),
+                // gcloud writes its configuration; the root filesystem is read-only.
+                { name: "HOME", value: "/tmp" },
+                { name: "CLOUDSDK_CONFIG", value: "/tmp/gcloud" },
+                { name: "CLOUDSDK_CORE_DISABLE_PROMPTS", value: "1" },
+            ],
+            volumeMounts: [data, { name: "restore-tmp", mountPath: "/tmp" }],
+        },
+        {
+            name: "restore",
+            image: args.image,
+            imagePullPolicy: "IfNotPresent",
+            command: ["/usr/local/bin/etcdutl"],
+            args: [
+                "snapshot", "restore", input,
+                "--name", self,
+                "--initial-cluster", args.topology.initialCluster,
+                "--initial-cluster-token", token,
+                "--initial-advertise-peer-urls", args.topology.peerUrl(self),
+                "--data-dir", staging,
+                ...(args.revisionBump > 0 ? ["--bump-revision", String(args.revisionBump), "--mark-compacted"] : []),
+                ...(fromSnapshot ? ["--skip-hash-check"] : []),
+            ],
+            env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+            resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } },
+            securityContext: restrictedContainerSecurityContext,
+            volumeMounts: [data, ...(fromSnapshot ? [{ name: "restore-source", mountPath: SOURCE_MOUNT, readOnly: true }] : [])],
+        },
+        { ...toolStep, name: "restore-install", command: ["/bin/bash", "-c", INSTALL_SCRIPT], env: paths, volumeMounts: [data] },
+    ];
+
+    const volumes: Volume[] = [{ name: "restore-tmp", emptyDir: { sizeLimit: "256Mi" } }];
+    if (args.source.kind === "volumeSnapshot") {
+        // A disk of the member's own, made from the snapshot (PD snapshots restore into any zone) for
+        // as long as the pod lives; a shared one could not be attached in every member's zone. The
+        // cluster's default class deletes it with the pod; the members' class would retain it.
+        volumes.push({
+            name: "restore-source",
+            ephemeral: {
+                volumeClaimTemplate: {
+                    spec: {
+                        accessModes: ["ReadWriteOnce"],
+                        resources: { requests: { storage: args.volumeSize } },
+                        dataSource: { apiGroup: "snapshot.storage.k8s.io", kind: "VolumeSnapshot", name: args.source.name },
+                    },
+                },
+            },
+        });
+    }
+    return { initContainers, volumes };
+}

@@ -1,0 +1,143 @@
+/**
+ * How index.ts maps the stack's configuration onto the data-safety components: the prod plan as
+ * the global setup rendered it, and variants of the stack files run under the mocks (one child
+ * process for all of them).
+ */
+import { findManifest, findResource, renderedPlan } from "./test/rendered-plan";
+import { declared, declareStacks, DeclaredStack } from "./test/stack-under-mocks";
+
+jest.setTimeout(120_000);
+
+const RESTORE_URL = "gs://old-project-apisix-etcd-backups/etcd/2026/apisix-etcd-20260101T001700Z.db";
+
+let dev: DeclaredStack;
+let prodWithoutProject: DeclaredStack;
+let devWithBackups: DeclaredStack;
+let existingClassRestore: DeclaredStack;
+let snapshotRestore: DeclaredStack;
+
+beforeAll(async () => {
+    [dev, prodWithoutProject, devWithBackups, existingClassRestore, snapshotRestore] = await declareStacks([
+        { stackFile: "Pulumi.dev.yaml" },
+        { stackFile: "Pulumi.prod.yaml", changes: { "gcp:project": undefined } },
+        { stackFile: "Pulumi.dev.yaml", changes: { "apisix-etcd:backup": { enabled: true } } },
+        {
+            stackFile: "Pulumi.prod.yaml",
+            changes: {
+                "apisix-etcd:storage": { size: "20Gi", className: "premium-rwo", provision: false },
+                "apisix-etcd:backup": { bucket: "corp-etcd-backups" },
+                "apisix-etcd:restore": { from: RESTORE_URL },
+            },
+        },
+        { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:restore": { from: "volume-snapshot:data-apisix-etcd-0-20260101024300", revisionBump: 0 } } },
+    ]);
+});
+
+describe("the prod plan", () => {
+    const { manifests, plan } = renderedPlan("prod");
+    const pod = (cronJob: string) => findManifest(manifests, "CronJob", cronJob).spec.jobTemplate.spec.template;
+
+    test("the members' claims name the StorageClass the stack creates", () => {
+        const storageClass = findManifest(manifests, "StorageClass");
+        const statefulSet = findManifest(manifests, "StatefulSet", "apisix-etcd");
+        expect(statefulSet.spec.volumeClaimTemplates[0].spec.storageClassName).toBe(storageClass.metadata.name);
+        expect(storageClass).toMatchObject({ provisioner: "pd.csi.storage.gke.io", parameters: { type: "pd-ssd" }, reclaimPolicy: "Retain" });
+    });
+
+    test("the volume snapshots cover each member's claim, with the stack's snapshot class", () => {
+        const env = Object.fromEntries(pod("apisix-etcd-volume-snapshots").spec.containers[0].env.map((e: any) => [e.name, e.value]));
+        expect(env.CLAIMS).toBe("data-apisix-etcd-0 data-apisix-etcd-1 data-apisix-etcd-2");
+        expect(env.SNAPSHOT_CLASS).toBe(findManifest(manifests, "VolumeSnapshotClass").metadata.name);
+        expect(env.KEEP).toBe("7");
+    });
+
+    test("the backup pods pass the members' NetworkPolicy to the client port, and use the client Service", () => {
+        const policy = findManifest(manifests, "NetworkPolicy", "apisix-etcd");
+        const clientRule = policy.spec.ingress.find((rule: any) => rule.ports.some((port: any) => port.port === 2379));
+        const labels = pod("apisix-etcd-backup").metadata.labels;
+        expect(clientRule.from.some((peer: any) => peer.podSelector && Object.entries(peer.podSelector.matchLabels).every(([k, v]) => labels[k] === v))).toBe(true);
+        const [save] = pod("apisix-etcd-backup").spec.initContainers;
+        expect(save.env).toContainEqual({ name: "ETCDCTL_ENDPOINTS", value: "http://apisix-etcd.etcd.svc.cluster.local:2379" });
+    });
+
+    test("backups go to the project's protected bucket, as a ServiceAccount bound to its writer", () => {
+        const bucket = findResource(plan, "gcp:storage/bucket:Bucket");
+        expect(bucket.inputs).toMatchObject({ name: "apisix-prod-apisix-etcd-backups", project: "apisix-prod", location: "EU" });
+        expect(bucket.options.protect).toBe(true);
+        const upload = pod("apisix-etcd-backup").spec.containers[0];
+        expect(upload.env).toContainEqual({ name: "BUCKET", value: "apisix-prod-apisix-etcd-backups" });
+        const serviceAccount = findManifest(manifests, "ServiceAccount", pod("apisix-etcd-backup").spec.serviceAccountName);
+        expect(serviceAccount.metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": "apisix-etcd-backup@apisix-prod.iam.gserviceaccount.com" });
+        expect(findResource(plan, "gcp:serviceaccount/iAMMember:IAMMember").inputs.member).toBe("serviceAccount:apisix-prod.svc.id.goog[etcd/apisix-etcd-backup]");
+    });
+
+    test("the etcd steps of the backup run the members' own image", () => {
+        const image = findManifest(manifests, "StatefulSet", "apisix-etcd").spec.template.spec.containers[0].image;
+        expect(pod("apisix-etcd-backup").spec.initContainers.map((c: any) => c.image)).toEqual([image, image]);
+    });
+
+    test("declares no restore", () => {
+        expect(findManifest(manifests, "StatefulSet", "apisix-etcd").spec.template.spec.initContainers).toBeUndefined();
+    });
+});
+
+describe("the dev stack", () => {
+    test("declares no GCP resource and no backup, so it needs no GCP project", () => {
+        expect(dev.error).toBeUndefined();
+        expect(dev.resources.filter((r) => r.type.startsWith("gcp:"))).toEqual([]);
+        expect(dev.manifests.filter((m) => m.kind === "CronJob").map((m) => m.metadata.name)).toEqual(["apisix-etcd-volume-snapshots"]);
+    });
+
+    test("has one member on its own, unprotected, smaller storage class", () => {
+        const statefulSet = dev.manifests.find((m) => m.kind === "StatefulSet")!;
+        expect(statefulSet.spec.replicas).toBe(1);
+        expect(statefulSet.spec.volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: "apisix-etcd-dev-ssd", resources: { requests: { storage: "5Gi" } } });
+        expect(dev.manifests.find((m) => m.kind === "StorageClass")).toMatchObject({ metadata: { name: "apisix-etcd-dev-ssd" }, parameters: { type: "pd-balanced" } });
+        expect(dev.resources.filter((r) => r.options.protect)).toEqual([]);
+    });
+
+    test("with backups turned on, asks for gcp:project by name", () => {
+        expect(devWithBackups.error).toMatch(/gcp:project/);
+    });
+});
+
+test("prod without gcp:project fails, naming it", () => {
+    expect(prodWithoutProject.error).toMatch(/Missing required configuration variable 'gcp:project'/);
+});
+
+describe("prod on an existing storage class, a bucket of its own name, restoring from a backup of another project", () => {
+    const stack = () => existingClassRestore;
+
+    test("declares no StorageClass; the claims name the existing one", () => {
+        expect(stack().error).toBeUndefined();
+        expect(stack().manifests.filter((m) => m.kind === "StorageClass")).toEqual([]);
+        expect(stack().manifests.find((m) => m.kind === "StatefulSet")!.spec.volumeClaimTemplates[0].spec.storageClassName).toBe("premium-rwo");
+    });
+
+    test("names the bucket as configured", () => {
+        expect(declared(stack(), "gcp:storage/bucket:Bucket").inputs.name).toBe("corp-etcd-backups");
+    });
+
+    test("lets the members read the backup's bucket (only that) through Workload Identity, then restore from it", () => {
+        const readers = stack().resources.filter((r) => r.type === "gcp:storage/bucketIAMMember:BucketIAMMember" && r.inputs.role === "roles/storage.objectViewer");
+        expect(readers.map((r) => r.inputs)).toEqual([
+            { bucket: "old-project-apisix-etcd-backups", role: "roles/storage.objectViewer", member: "serviceAccount:apisix-etcd-restore@apisix-prod.iam.gserviceaccount.com" },
+        ]);
+        expect(stack().resources.filter((r) => r.type === "gcp:serviceaccount/iAMMember:IAMMember").map((r) => r.inputs.member)).toContain(
+            "serviceAccount:apisix-prod.svc.id.goog[etcd/apisix-etcd]",
+        );
+        const statefulSet = stack().manifests.find((m) => m.kind === "StatefulSet")!;
+        const members = stack().manifests.find((m) => m.kind === "ServiceAccount" && m.metadata.name === statefulSet.spec.template.spec.serviceAccountName)!;
+        expect(members.metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": "apisix-etcd-restore@apisix-prod.iam.gserviceaccount.com" });
+        const fetch = statefulSet.spec.template.spec.initContainers[0];
+        expect(fetch.env).toContainEqual({ name: "SOURCE_URL", value: RESTORE_URL });
+    });
+});
+
+test("a restore from a volume snapshot needs no GCS access and, with revisionBump 0, keeps the revision", () => {
+    expect(snapshotRestore.error).toBeUndefined();
+    expect(snapshotRestore.resources.filter((r) => r.inputs.role === "roles/storage.objectViewer")).toEqual([]);
+    const pod = snapshotRestore.manifests.find((m) => m.kind === "StatefulSet")!.spec.template.spec;
+    expect(pod.volumes.find((v: any) => v.name === "restore-source").ephemeral.volumeClaimTemplate.spec.dataSource.name).toBe("data-apisix-etcd-0-20260101024300");
+    expect(pod.initContainers[1].args.join(" ")).not.toMatch(/bump-revision/);
+});
