@@ -4,6 +4,8 @@ import {
     BackupCronJob,
     BucketWorkloadIdentity,
     EtcdCluster,
+    EtcdMonitoring,
+    longestScheduleIntervalSeconds,
     MemberStorageClass,
     PdVolumeSnapshotClass,
     ScheduledVolumeSnapshots,
@@ -21,6 +23,8 @@ const NAMESPACE = "etcd";
 const NAME = "apisix-etcd";
 /** Folder of the backups in the bucket: `etcd/<yyyy>/apisix-etcd-<yyyymmddTHHMMSSZ>.db`. */
 const BACKUP_PREFIX = "etcd";
+/** The backup CronJob, whose successes the backup alert watches. */
+const BACKUP_CRON_JOB = `${NAME}-backup`;
 
 /** The gcp provider's own `gcp:project`; only backups and restores from GCS need it. */
 const gcpProject = (): string => new pulumi.Config("gcp").require("project");
@@ -92,7 +96,7 @@ function backups(): pulumi.Output<string> {
     });
     new BackupCronJob(`${NAME}-backup`, {
         namespace: cluster.namespace,
-        name: `${NAME}-backup`,
+        name: BACKUP_CRON_JOB,
         serviceAccountName: uploader.name,
         serviceAccountAnnotations: bucket.uploaderAnnotations,
         schedule: config.backup.schedule,
@@ -108,6 +112,25 @@ function backups(): pulumi.Output<string> {
     return bucket.bucketName;
 }
 const backupBucketName = config.backup.enabled ? backups() : undefined;
+
+if (config.monitoring.enabled) {
+    new EtcdMonitoring(`${NAME}-monitoring`, {
+        namespace: cluster.namespace,
+        name: NAME,
+        flavor: config.monitoring.flavor,
+        memberLabels: cluster.memberLabels,
+        metricsPort: "metrics",
+        statefulSetName: cluster.statefulSet.metadata.name,
+        replicas: config.replicas,
+        dataClaimNames: cluster.dataClaimNames,
+        backup: config.backup.enabled
+            ? { cronJobName: BACKUP_CRON_JOB, intervalSeconds: longestScheduleIntervalSeconds(config.backup.schedule) }
+            : undefined,
+        runbookBaseUrl: config.monitoring.runbookBaseUrl,
+        instanceLabels: cluster.instanceLabels,
+        labels: config.monitoring.labels,
+    });
+}
 
 export const namespace = cluster.namespace;
 export const clientUrl = cluster.clientUrl;

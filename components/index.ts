@@ -6,3 +6,5 @@ export * from "./storage/scheduled-volume-snapshots";
 export * from "./backup/backup-bucket";
 export * from "./backup/backup-cron-job";
 export * from "./backup/bucket-workload-identity";
+export * from "./monitoring/etcd-monitoring";
+export * from "./monitoring/schedule-interval";

@@ -172,6 +172,25 @@ export const stackConfigSchema = z.strictObject({
         })
         .prefault({}),
     /**
+     * Scraping the members and alerting on them (components/monitoring/alert-rules.ts has the alerts
+     * and their thresholds). `gmp`: GKE's managed Prometheus (PodMonitoring, Rules). `prometheus-operator`:
+     * a Prometheus run by the Prometheus Operator (PodMonitor, PrometheusRule); set `monitoringNamespace`
+     * to its namespace and `labels` to what it selects PodMonitors and PrometheusRules by.
+     */
+    monitoring: z
+        .strictObject({
+            enabled: z.boolean().default(true),
+            flavor: z.enum(["gmp", "prometheus-operator"]).default("gmp"),
+            /** Where alerts link to docs/runbooks.md (each alert to its section): best a URL your on-call can open. */
+            runbookBaseUrl: z
+                .string()
+                .regex(/^[^\s#]+$/, { error: (issue) => `expected a URL without spaces or a #fragment, got ${JSON.stringify(issue.input)}` })
+                .default("docs/runbooks.md"),
+            /** Labels added to the scrape configuration and the rules, e.g. `release: kube-prometheus-stack`. */
+            labels: z.record(z.string(), z.string()).default({}),
+        })
+        .prefault({}),
+    /**
      * Set only to recover from lost data (docs/restore.md): every member whose data dir is empty
      * restores itself from this snapshot before etcd starts. Remove it once the cluster is healthy.
      */

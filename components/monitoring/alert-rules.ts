@@ -1,0 +1,440 @@
+/**
+ * The alert rules of the etcd cluster, in one place: what fires, at which threshold, for how long, and
+ * what the person paged reads. Tune an alert here: its thresholds are documented where they are set.
+ * Each alert links to its section of docs/runbooks.md.
+ *
+ * The tests in test/monitoring render these rules and check that each expression parses as PromQL,
+ * names only metrics that etcd 3.5, kube-state-metrics or the kubelet export, fires under promtool
+ * where it should (and not on a healthy cluster), and carries exactly the thresholds below.
+ *
+ * Thresholds were set after the etcd project's own alerting mixin (contrib/mixin), adapted to a
+ * three-member cluster that holds a gateway's configuration: a small database, little write traffic,
+ * many long-lived watches.
+ */
+
+import { quorum } from "../etcd/cluster";
+
+/** What the rules select: the names of one cluster's objects, as its series are labelled. */
+export interface AlertScope {
+    /** Namespace of the members, their claims and the backup CronJob. */
+    readonly namespace: string;
+    /** The `job` label of the series scraped from the members (the scrape configuration's name). */
+    readonly job: string;
+    /** The members' StatefulSet: its pods are `<name>-<ordinal>`. */
+    readonly statefulSetName: string;
+    /** How many members the cluster should have. */
+    readonly replicas: number;
+    /** The members' PersistentVolumeClaims. */
+    readonly dataClaimNames: readonly string[];
+    /** The backup CronJob; without it there is no backup alert. */
+    readonly backup?: {
+        readonly cronJobName: string;
+        /** The longest time between two scheduled runs, in seconds. */
+        readonly intervalSeconds: number;
+    };
+    /** Where docs/runbooks.md is read; each alert links to `<runbookBaseUrl>#<alert name in lower case>`. */
+    readonly runbookBaseUrl: string;
+}
+
+/** `critical` pages someone now; `warning` is for working hours. */
+export type Severity = "critical" | "warning";
+
+/** One alerting rule as Prometheus reads it (GMP's Rules and the operator's PrometheusRule alike). */
+export interface AlertingRule {
+    readonly alert: string;
+    readonly expr: string;
+    readonly for: string;
+    readonly labels: { readonly severity: Severity };
+    readonly annotations: { readonly summary: string; readonly description: string; readonly runbook_url: string };
+}
+
+/** A Prometheus rule group. */
+export interface AlertRuleGroup {
+    readonly name: string;
+    readonly interval: string;
+    readonly rules: readonly AlertingRule[];
+}
+
+/** The label matchers the expressions are built from, each a ready `name="value"` list. */
+interface Selectors {
+    /** Every series scraped from the members. */
+    readonly members: string;
+    /** kube-state-metrics series of the member pods. */
+    readonly memberPods: string;
+    /** kubelet series of the members' volumes. */
+    readonly dataClaims: string;
+    /** kube-state-metrics series of the backup CronJob. */
+    readonly backupCronJob: string;
+}
+
+/** What an expression or a description may use besides its thresholds. */
+interface RuleContext {
+    readonly selectors: Selectors;
+    readonly scope: AlertScope;
+}
+
+type Thresholds = Readonly<Record<string, number>>;
+
+/** One alert: its condition, its thresholds and the words a person reads when it fires. */
+export interface AlertDefinition<T extends Thresholds = Thresholds> {
+    readonly alert: string;
+    readonly severity: Severity;
+    /** How long the condition must hold before the alert fires. */
+    readonly for: string;
+    /** The values to tune; the expression compares against each of them. */
+    readonly thresholds: T;
+    /** Which metrics the rule reads: the members' own, or what Kubernetes reports about them. */
+    readonly source: "etcd" | "kubernetes";
+    expr(thresholds: T, context: RuleContext): string;
+    readonly summary: string;
+    description(thresholds: T, context: RuleContext): string;
+}
+
+/** The percentile of the latency alerts: the slowest 1% of operations. */
+const PERCENTILE = 0.99;
+
+/** How often the members are scraped, and the rules evaluated. */
+export const SCRAPE_INTERVAL = "30s";
+
+/** The window of the rates and latency percentiles: ten scrapes. */
+const RATE_WINDOW = "5m";
+
+/**
+ * gRPC codes that mean the server failed. Others are a client's business: `Canceled` ends every
+ * watch APISIX closes, `OutOfRange` answers a read of a compacted revision (APISIX then re-reads),
+ * `NotFound`, `InvalidArgument`, `PermissionDenied` are wrong requests. `ResourceExhausted` includes
+ * etcd's NOSPACE: writes refused because the database reached its quota.
+ */
+const SERVER_FAILURE_CODES = ["Unknown", "FailedPrecondition", "ResourceExhausted", "Internal", "Unavailable", "DataLoss", "DeadlineExceeded"];
+
+const MIB = 2 ** 20;
+
+/** Keeps each alert's thresholds typed within the list of all alerts. */
+function define<T extends Thresholds>(definition: AlertDefinition<T>): AlertDefinition {
+    return definition;
+}
+
+/** p99 latency of a histogram in seconds, per member and the `by` labels. */
+function p99(histogram: string, selector: string, by: readonly string[] = []): string {
+    const labels = ["namespace", "job", "pod", ...by, "le"].join(", ");
+    return `histogram_quantile(${PERCENTILE}, sum by (${labels}) (rate(${histogram}_bucket{${selector}}[${RATE_WINDOW}])))`;
+}
+
+/** Members that answer their scrapes, 0 when none does (`count` of nothing is nothing, not 0). */
+const membersUp = ({ selectors }: RuleContext) => `(count(up{${selectors.members}} == 1) or vector(0))`;
+
+export const ETCD_ALERTS: readonly AlertDefinition[] = [
+    define({
+        alert: "EtcdMemberDown",
+        severity: "critical",
+        // Long enough for a rolling update or a node upgrade to bring a member back on its disk.
+        for: "10m",
+        thresholds: {},
+        source: "etcd",
+        // A member that cannot be scraped reports up == 0; a member whose pod is gone or Pending has no
+        // target at all, so fewer members than there should be answer.
+        expr: (_, context) =>
+            `up{${context.selectors.members}} == 0 or on () ${membersUp(context)} < ${context.scope.replicas}`,
+        summary: "An etcd member is down.",
+        description: (_, { scope }) =>
+            `{{ if $labels.pod }}Member {{ $labels.pod }} does not answer its metrics scrape.{{ else }}Only {{ $value }} of ${scope.replicas} members answer their metrics scrape.{{ end }} ` +
+            "The cluster serves while a majority answers, with less room for another failure.",
+    }),
+    define({
+        alert: "EtcdInsufficientMembers",
+        severity: "critical",
+        for: "2m",
+        thresholds: {},
+        source: "etcd",
+        // Fewer members up than a majority: etcd refuses every write and every linearizable read.
+        expr: (_, context) => `${membersUp(context)} < ${quorum(context.scope.replicas)}`,
+        summary: "The etcd cluster has lost quorum.",
+        description: (_, { scope }) =>
+            `Only {{ $value }} of ${scope.replicas} members answer; ${quorum(scope.replicas)} are needed. ` +
+            "APISIX keeps its last configuration but cannot read or write changes.",
+    }),
+    define({
+        alert: "EtcdNoLeader",
+        severity: "critical",
+        // An election takes about a second; a minute without a leader is not an election.
+        for: "1m",
+        thresholds: {},
+        source: "etcd",
+        expr: (_, { selectors }) => `etcd_server_has_leader{${selectors.members}} == 0`,
+        summary: "An etcd member has no leader.",
+        description: () => "Member {{ $labels.pod }} sees no leader: it refuses writes and linearizable reads.",
+    }),
+    define({
+        alert: "EtcdFrequentLeaderChanges",
+        severity: "warning",
+        for: "5m",
+        thresholds: {
+            /**
+             * Leader changes within an hour. Each costs a second or two of refused writes; several an
+             * hour mean members miss heartbeats (slow disk, CPU starvation, network). `>=` because
+             * increase() extrapolates a little above whole numbers.
+             */
+            changesPerHour: 4,
+        },
+        source: "etcd",
+        expr: (t, { selectors }) =>
+            `max by (namespace, job) (increase(etcd_server_leader_changes_seen_total{${selectors.members}}[1h])) >= ${t.changesPerHour}`,
+        summary: "The etcd cluster keeps changing its leader.",
+        description: () => "{{ $value | humanize }} leader changes within the last hour.",
+    }),
+    define({
+        alert: "EtcdFailedGrpcRequests",
+        severity: "warning",
+        for: "10m",
+        thresholds: {
+            /**
+             * Share of a member's unary requests of one method that fail on the server's side. APISIX
+             * sends few requests, so a handful of failures is already a percent; 5% is a pattern.
+             */
+            failedRatio: 0.05,
+        },
+        source: "etcd",
+        expr: (t, { selectors }) => {
+            const requests = (codes: string) =>
+                `sum by (namespace, job, pod, grpc_service, grpc_method) (rate(grpc_server_handled_total{${selectors.members}, grpc_type="unary"${codes}}[${RATE_WINDOW}]))`;
+            return `${requests(`, grpc_code=~"${SERVER_FAILURE_CODES.join("|")}"`)} / ${requests("")} > ${t.failedRatio}`;
+        },
+        summary: "etcd fails gRPC requests.",
+        description: () => "{{ $value | humanizePercentage }} of {{ $labels.grpc_method }} requests to member {{ $labels.pod }} fail.",
+    }),
+    define({
+        alert: "EtcdSlowGrpcRequests",
+        severity: "warning",
+        for: "10m",
+        thresholds: {
+            /**
+             * p99 of unary request latency, seconds. Reads and writes of a healthy cluster take
+             * milliseconds; Defragment, which takes seconds by design, is left out.
+             */
+            p99Seconds: 0.15,
+        },
+        source: "etcd",
+        expr: (t, { selectors }) =>
+            `${p99("grpc_server_handling_seconds", `${selectors.members}, grpc_type="unary", grpc_method!="Defragment"`, ["grpc_service", "grpc_method"])} > ${t.p99Seconds}`,
+        summary: "etcd answers gRPC requests slowly.",
+        description: () => "p99 latency of {{ $labels.grpc_method }} on member {{ $labels.pod }} is {{ $value | humanizeDuration }}.",
+    }),
+    define({
+        alert: "EtcdSlowPeerCommunication",
+        severity: "warning",
+        for: "10m",
+        thresholds: {
+            /**
+             * p99 round trip to a peer, seconds. Within a GKE region it is around a millisecond; at
+             * 0.15 s heartbeats (every 100 ms) arrive late and elections start.
+             */
+            p99Seconds: 0.15,
+        },
+        source: "etcd",
+        expr: (t, { selectors }) => `${p99("etcd_network_peer_round_trip_time_seconds", selectors.members, ["To"])} > ${t.p99Seconds}`,
+        summary: "etcd members reach each other slowly.",
+        description: () => "p99 round trip from member {{ $labels.pod }} to peer {{ $labels.To }} is {{ $value | humanizeDuration }}.",
+    }),
+    define({
+        alert: "EtcdFailedProposals",
+        severity: "warning",
+        for: "5m",
+        thresholds: {
+            /**
+             * Failed Raft proposals within 15 minutes. An election fails the few proposals in flight;
+             * more mean the cluster keeps losing its leader or quorum. `>=`: increase() extrapolates.
+             */
+            failuresPer15Minutes: 5,
+        },
+        source: "etcd",
+        expr: (t, { selectors }) => `increase(etcd_server_proposals_failed_total{${selectors.members}}[15m]) >= ${t.failuresPer15Minutes}`,
+        summary: "etcd fails Raft proposals.",
+        description: () => "Member {{ $labels.pod }} failed {{ $value | humanize }} proposals within 15 minutes.",
+    }),
+    define({
+        alert: "EtcdSlowWalFsync",
+        severity: "warning",
+        for: "10m",
+        thresholds: {
+            /**
+             * p99 of the WAL fsync, seconds. A write is acknowledged only after it; etcd wants it
+             * below 10 ms, and at 0.5 s a member misses heartbeats and triggers elections.
+             */
+            p99Seconds: 0.5,
+        },
+        source: "etcd",
+        expr: (t, { selectors }) => `${p99("etcd_disk_wal_fsync_duration_seconds", selectors.members)} > ${t.p99Seconds}`,
+        summary: "etcd's disk syncs its log slowly.",
+        description: () => "p99 WAL fsync on member {{ $labels.pod }} is {{ $value | humanizeDuration }}.",
+    }),
+    define({
+        alert: "EtcdSlowBackendCommit",
+        severity: "warning",
+        for: "10m",
+        thresholds: {
+            /** p99 of the database commit, seconds; etcd wants it below 25 ms. */
+            p99Seconds: 0.25,
+        },
+        source: "etcd",
+        expr: (t, { selectors }) => `${p99("etcd_disk_backend_commit_duration_seconds", selectors.members)} > ${t.p99Seconds}`,
+        summary: "etcd's disk commits the database slowly.",
+        description: () => "p99 backend commit on member {{ $labels.pod }} is {{ $value | humanizeDuration }}.",
+    }),
+    define({
+        alert: "EtcdDatabaseNearQuota",
+        // At the quota etcd raises NOSPACE and refuses every write until someone compacts,
+        // defragments and disarms the alarm: the one failure here that does not heal by itself.
+        severity: "critical",
+        for: "10m",
+        thresholds: {
+            /** Size of the database file as a share of `--quota-backend-bytes`. */
+            usedRatio: 0.8,
+        },
+        source: "etcd",
+        expr: (t, { selectors }) =>
+            `etcd_mvcc_db_total_size_in_bytes{${selectors.members}} / etcd_server_quota_backend_bytes{${selectors.members}} > ${t.usedRatio}`,
+        summary: "etcd's database is close to its quota.",
+        description: () => "The database of member {{ $labels.pod }} fills {{ $value | humanizePercentage }} of its quota; at 100% etcd refuses all writes.",
+    }),
+    define({
+        alert: "EtcdDatabaseFragmented",
+        severity: "warning",
+        // Fragmentation grows slowly and a defragmentation is routine work, never urgent.
+        for: "30m",
+        thresholds: {
+            /** Share of the database file that is free pages, reclaimed only by a defragmentation. */
+            freeRatio: 0.5,
+            /** Below this size a fragmented database costs nothing worth a defragmentation, bytes. */
+            minimumBytes: 100 * MIB,
+        },
+        source: "etcd",
+        expr: (t, { selectors }) => {
+            const size = `etcd_mvcc_db_total_size_in_bytes{${selectors.members}}`;
+            return `(${size} - etcd_mvcc_db_total_size_in_use_in_bytes{${selectors.members}}) / ${size} > ${t.freeRatio} and ${size} > ${t.minimumBytes}`;
+        },
+        summary: "etcd's database is fragmented.",
+        description: () => "{{ $value | humanizePercentage }} of the database file of member {{ $labels.pod }} is free space that only a defragmentation returns.",
+    }),
+    define({
+        alert: "EtcdContainerRestarts",
+        severity: "warning",
+        // The hour-long window already is the confirmation.
+        for: "0m",
+        thresholds: {
+            /**
+             * Restarts of a member's container within an hour (crash, OOM kill, failed liveness
+             * probe). One can be a fluke; two are a pattern. `>=`: increase() extrapolates.
+             */
+            restartsPerHour: 2,
+        },
+        source: "kubernetes",
+        expr: (t, { selectors }) => `increase(kube_pod_container_status_restarts_total{${selectors.memberPods}}[1h]) >= ${t.restartsPerHour}`,
+        summary: "An etcd member keeps restarting.",
+        description: () => "Container {{ $labels.container }} of {{ $labels.pod }} restarted {{ $value | humanize }} times within the last hour.",
+    }),
+    define({
+        alert: "EtcdVolumeNearlyFull",
+        severity: "warning",
+        for: "10m",
+        thresholds: {
+            /**
+             * Free share of a member's volume. The volume holds the database (up to its quota), the
+             * WAL, and during a defragmentation a second copy of the database: it must never fill.
+             */
+            availableRatio: 0.2,
+        },
+        source: "kubernetes",
+        expr: (t, { selectors }) =>
+            `kubelet_volume_stats_available_bytes{${selectors.dataClaims}} / kubelet_volume_stats_capacity_bytes{${selectors.dataClaims}} < ${t.availableRatio}`,
+        summary: "An etcd member's volume is nearly full.",
+        description: () => "Only {{ $value | humanizePercentage }} of volume {{ $labels.persistentvolumeclaim }} is free.",
+    }),
+    define({
+        alert: "EtcdBackupStale",
+        severity: "warning",
+        // Long enough for kube-state-metrics to see a new CronJob after a deployment.
+        for: "15m",
+        thresholds: {
+            /** The newest successful backup may be this many scheduled intervals old: one missed run is tolerated. */
+            intervals: 2,
+        },
+        source: "kubernetes",
+        // Three ways to have no recent backup: the last success is too old; there never was one since
+        // the CronJob was created; kube-state-metrics does not report the CronJob at all.
+        expr: (t, { selectors, scope }) => {
+            const maxAge = t.intervals * backupOf(scope).intervalSeconds;
+            const newest = (metric: string) => `max by (namespace, cronjob) (${metric}{${selectors.backupCronJob}})`;
+            return (
+                `time() - ${newest("kube_cronjob_status_last_successful_time")} > ${maxAge}` +
+                ` or (time() - ${newest("kube_cronjob_created")} > ${maxAge} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${selectors.backupCronJob}})` +
+                ` or absent(kube_cronjob_created{${selectors.backupCronJob}})`
+            );
+        },
+        summary: "No recent etcd backup.",
+        description: (t, { scope }) =>
+            `No run of CronJob ${backupOf(scope).cronJobName} has succeeded within ${humanSeconds(t.intervals * backupOf(scope).intervalSeconds)} ` +
+            "(or kube-state-metrics does not report the CronJob). A restore would lose the changes since the newest backup.",
+    }),
+];
+
+function backupOf(scope: AlertScope): NonNullable<AlertScope["backup"]> {
+    if (!scope.backup) {
+        throw new Error("the backup alert needs the backup CronJob");
+    }
+    return scope.backup;
+}
+
+/** "12h", "90m", "45s": a duration as a person reads it in a description. */
+function humanSeconds(seconds: number): string {
+    if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+    if (seconds % 60 === 0) return `${seconds / 60}m`;
+    return `${seconds}s`;
+}
+
+/** A PromQL string literal (Go's escapes, which JSON's are a subset of). */
+const quote = (value: string) => JSON.stringify(value);
+const escapeRegex = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+function selectorsOf(scope: AlertScope): Selectors {
+    const namespace = `namespace=${quote(scope.namespace)}`;
+    return {
+        members: `${namespace}, job=${quote(scope.job)}`,
+        memberPods: `${namespace}, pod=~${quote(`${escapeRegex(scope.statefulSetName)}-[0-9]+`)}`,
+        dataClaims: `${namespace}, persistentvolumeclaim=~${quote(scope.dataClaimNames.map(escapeRegex).join("|"))}`,
+        backupCronJob: scope.backup ? `${namespace}, cronjob=${quote(scope.backup.cronJobName)}` : "",
+    };
+}
+
+/** The alerts that apply to `scope`: all of them, less the backup alert when there is no backup. */
+export function alertsFor(scope: AlertScope): readonly AlertDefinition[] {
+    return ETCD_ALERTS.filter((definition) => definition.alert !== "EtcdBackupStale" || scope.backup !== undefined);
+}
+
+/** The alerting rule of one alert, rendered for `scope`. */
+function alertingRule(definition: AlertDefinition, scope: AlertScope): AlertingRule {
+    const context = { scope, selectors: selectorsOf(scope) };
+    return {
+        alert: definition.alert,
+        expr: definition.expr(definition.thresholds, context),
+        for: definition.for,
+        labels: { severity: definition.severity },
+        annotations: {
+            summary: definition.summary,
+            description: definition.description(definition.thresholds, context),
+            runbook_url: `${scope.runbookBaseUrl}#${definition.alert.toLowerCase()}`,
+        },
+    };
+}
+
+/**
+ * The rule groups for `scope`: the alerts on the members' own metrics, and those on what Kubernetes
+ * reports about the members (kube-state-metrics and the kubelet), which a collector may lack.
+ */
+export function alertRuleGroups(scope: AlertScope): AlertRuleGroup[] {
+    const alerts = alertsFor(scope);
+    return (["etcd", "kubernetes"] as const).map((source) => ({
+        name: source === "etcd" ? "etcd" : "etcd-kubernetes",
+        interval: SCRAPE_INTERVAL,
+        rules: alerts.filter((definition) => definition.source === source).map((definition) => alertingRule(definition, scope)),
+    }));
+}

@@ -1,0 +1,173 @@
+/**
+ * EtcdMonitoring under Pulumi's mock runtime, built from an EtcdCluster's outputs as index.ts builds
+ * it: the objects each collector reads, and that they select what the cluster declares (member pods,
+ * metrics port, claims).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { RegisteredResource } from "../../plan/recording-monitor";
+import { childrenOf, declareUnderMocks } from "../../test/component-mocks";
+import { PROD_SCOPE } from "../../test/monitoring/alert-scope";
+import { EtcdCluster, EtcdClusterArgs } from "../etcd/cluster";
+import { scheduledJobLabels } from "../scheduled-job";
+import { alertRuleGroups } from "./alert-rules";
+import { EtcdMonitoring, EtcdMonitoringArgs } from "./etcd-monitoring";
+
+const clusterArgs: EtcdClusterArgs = {
+    namespace: "etcd",
+    name: "apisix-etcd",
+    replicas: 3,
+    image: "gcr.io/etcd-development/etcd:v3.5.16",
+    antiAffinity: "required",
+    zoneSpread: "preferred",
+    clusterDomain: "cluster.local",
+    storage: { size: "20Gi", className: "apisix-etcd-ssd" },
+    resources: { requests: { cpu: "500m", memory: "1Gi" } },
+    quotaBackendBytes: 4 * 2 ** 30,
+    autoCompaction: { mode: "periodic", retention: "1h" },
+    clientNamespaces: ["apisix"],
+    monitoringNamespace: "gmp-system",
+    protect: false,
+};
+
+let resources: RegisteredResource[];
+let monitoringArgs: EtcdMonitoringArgs;
+const errors: string[] = [];
+
+beforeAll(async () => {
+    resources = await declareUnderMocks(() => {
+        const cluster = new EtcdCluster("cluster", clusterArgs);
+        monitoringArgs = {
+            namespace: cluster.namespace,
+            name: "apisix-etcd",
+            flavor: "gmp",
+            memberLabels: cluster.memberLabels,
+            metricsPort: "metrics",
+            statefulSetName: cluster.statefulSet.metadata.name,
+            replicas: clusterArgs.replicas,
+            dataClaimNames: cluster.dataClaimNames,
+            backup: { cronJobName: pulumi.output("apisix-etcd-backup"), intervalSeconds: 6 * 3600 },
+            runbookBaseUrl: PROD_SCOPE.runbookBaseUrl,
+            instanceLabels: cluster.instanceLabels,
+        };
+        new EtcdMonitoring("gmp", monitoringArgs);
+        new EtcdMonitoring("operator", { ...monitoringArgs, flavor: "prometheus-operator", labels: { release: "kube-prometheus-stack" } });
+        new EtcdMonitoring("no-backup", { ...monitoringArgs, backup: undefined });
+        const invalid: Partial<EtcdMonitoringArgs>[] = [
+            { memberLabels: {} },
+            { replicas: 0 },
+            { dataClaimNames: [] },
+            { backup: { cronJobName: "apisix-etcd-backup", intervalSeconds: 0 } },
+            { runbookBaseUrl: "" },
+            { runbookBaseUrl: "https://example.com/runbooks.md#etcd" },
+        ];
+        for (const [index, change] of invalid.entries()) {
+            try {
+                new EtcdMonitoring(`invalid-${index}`, { ...monitoringArgs, ...change });
+            } catch (error) {
+                expect(error).toBeInstanceOf(pulumi.ResourceError);
+                errors.push((error as Error).message);
+            }
+        }
+    });
+});
+
+const objectsOf = (component: string) => childrenOf(resources, "apisix-etcd:index:EtcdMonitoring", component).map((r) => r.inputs as any);
+const ofKind = (component: string, kind: string) => objectsOf(component).find((o) => o.kind === kind);
+const statefulSet = () => resources.find((r) => r.type === "kubernetes:apps/v1:StatefulSet")!.inputs as any;
+
+describe("on GKE's managed Prometheus", () => {
+    test("declares a PodMonitoring and a Rules object in the members' namespace, and nothing else", () => {
+        expect(objectsOf("gmp").map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+            "monitoring.googleapis.com/v1 PodMonitoring etcd/apisix-etcd",
+            "monitoring.googleapis.com/v1 Rules etcd/apisix-etcd-alerts",
+        ]);
+    });
+
+    test("scrapes the members' metrics port every 30 s; the PodMonitoring's name is the job the rules select", () => {
+        expect(ofKind("gmp", "PodMonitoring").spec).toEqual({
+            selector: { matchLabels: statefulSet().spec.selector.matchLabels },
+            endpoints: [{ port: "metrics", interval: "30s" }],
+        });
+        expect(ofKind("gmp", "Rules").spec.groups[0].rules[0].expr).toContain('job="apisix-etcd"');
+    });
+
+    test("holds the alert rules of alert-rules.ts for the cluster's names", () => {
+        expect(ofKind("gmp", "Rules").spec).toEqual({ groups: alertRuleGroups(PROD_SCOPE) });
+    });
+
+    test("labels both objects as part of the stack", () => {
+        for (const object of objectsOf("gmp")) {
+            expect(object.metadata.labels).toEqual({
+                "app.kubernetes.io/instance": "apisix-etcd",
+                "app.kubernetes.io/part-of": "apisix",
+                "app.kubernetes.io/component": "monitoring",
+                "app.kubernetes.io/managed-by": "pulumi",
+            });
+        }
+    });
+});
+
+describe("with the Prometheus Operator", () => {
+    test("declares a PodMonitor and a PrometheusRule, with the labels the operator selects them by", () => {
+        expect(objectsOf("operator").map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+            "monitoring.coreos.com/v1 PodMonitor etcd/apisix-etcd",
+            "monitoring.coreos.com/v1 PrometheusRule etcd/apisix-etcd-alerts",
+        ]);
+        for (const object of objectsOf("operator")) {
+            expect(object.metadata.labels).toMatchObject({ release: "kube-prometheus-stack", "app.kubernetes.io/instance": "apisix-etcd" });
+        }
+    });
+
+    test("scrapes the same pods and port, and names the job as under GMP", () => {
+        expect(ofKind("operator", "PodMonitor").spec).toEqual({
+            selector: { matchLabels: statefulSet().spec.selector.matchLabels },
+            podMetricsEndpoints: [{ port: "metrics", interval: "30s", relabelings: [{ action: "replace", targetLabel: "job", replacement: "apisix-etcd" }] }],
+        });
+    });
+
+    test("holds the same rule groups", () => {
+        expect(ofKind("operator", "PrometheusRule").spec).toEqual(ofKind("gmp", "Rules").spec);
+    });
+});
+
+describe("what the objects select is what the EtcdCluster declares", () => {
+    test("the selector matches the member pods, and not the pods of the stack's jobs beside them", () => {
+        const selector: Record<string, string> = ofKind("gmp", "PodMonitoring").spec.selector.matchLabels;
+        const selects = (labels: Record<string, string>) => Object.entries(selector).every(([name, value]) => labels[name] === value);
+        expect(selects(statefulSet().spec.template.metadata.labels)).toBe(true);
+        expect(selects(scheduledJobLabels(monitoringArgs.instanceLabels, "backup"))).toBe(false);
+    });
+
+    test("the scraped port is the etcd container's named port that serves /metrics", () => {
+        const container = statefulSet().spec.template.spec.containers.find((c: any) => c.name === "etcd");
+        const port = container.ports.find((p: any) => p.name === "metrics");
+        const listen = container.env.find((e: any) => e.name === "ETCD_LISTEN_METRICS_URLS").value;
+        expect(listen).toBe(`http://0.0.0.0:${port.containerPort}`);
+    });
+
+    test("the rules name the StatefulSet's pods and claims, as kube-state-metrics and the kubelet label them", () => {
+        const sts = statefulSet();
+        const claims = Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.spec.volumeClaimTemplates[0].metadata.name}-${sts.metadata.name}-${i}`);
+        const exprs = ofKind("gmp", "Rules").spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.expr)).join("\n");
+        expect(exprs).toContain(`persistentvolumeclaim=~"${claims.join("|")}"`);
+        expect(exprs).toContain(`pod=~"${sts.metadata.name}-[0-9]+"`);
+        expect(exprs).toContain(`namespace="${sts.metadata.namespace}"`);
+    });
+});
+
+test("without a backup there is no backup alert", () => {
+    const alerts = ofKind("no-backup", "Rules").spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
+    expect(alerts).not.toContain("EtcdBackupStale");
+    expect(alerts).toHaveLength(alertRuleGroups(PROD_SCOPE).flatMap((g) => g.rules).length - 1);
+});
+
+test("refuses arguments that would monitor the wrong thing, or nothing", () => {
+    expect(errors).toEqual([
+        expect.stringContaining("memberLabels must not be empty"),
+        expect.stringContaining("replicas must be a positive integer, got 0"),
+        expect.stringContaining("dataClaimNames must name at least one"),
+        expect.stringContaining("backup.intervalSeconds must be a positive integer, got 0"),
+        expect.stringContaining('runbookBaseUrl must be a non-empty URL without a fragment, got ""'),
+        expect.stringContaining("without a fragment"),
+    ]);
+});

@@ -1,0 +1,349 @@
+/**
+ * The rendered alert rules under Prometheus' own promtool: `check rules` accepts the file, and
+ * `test rules` replays series of a healthy and of a failing cluster through them and checks which
+ * alerts fire. The failing series are derived from the thresholds in alert-rules.ts (just past each),
+ * so a tuned threshold keeps its test meaningful.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+import { alertRuleGroups, ETCD_ALERTS } from "../../components/monitoring/alert-rules";
+import { promtoolBinary } from "../etcd/binaries";
+import { PROD_SCOPE } from "./alert-scope";
+
+jest.setTimeout(60_000);
+
+/** The prod stack's names, with a backup every half hour so that the backup scenarios are as short as the others. */
+const scope = { ...PROD_SCOPE, backup: { ...PROD_SCOPE.backup!, intervalSeconds: 1800 } };
+const backup = scope.backup;
+const GIB = 2 ** 30;
+const QUOTA_BYTES = 4 * GIB;
+const VOLUME_BYTES = 20 * GIB;
+/** The test's samples are a minute apart; faults start here, after the rate windows have filled with healthy data. */
+const FAULT_MINUTE = 10;
+/** The rate and percentile window of the rules, in minutes. */
+const RATE_WINDOW_MINUTES = 5;
+/** When the newest backup becomes too old, if the last one succeeded at time 0. */
+const BACKUP_STALE_MINUTE = (threshold("EtcdBackupStale", "intervals") * backup.intervalSeconds) / 60;
+
+function threshold(alert: string, name: string): number {
+    const definition = ETCD_ALERTS.find((d) => d.alert === alert);
+    const value = definition?.thresholds[name];
+    if (value === undefined) throw new Error(`alert-rules.ts has no threshold ${alert}.${name}`);
+    return value;
+}
+
+/** Halfway between a threshold ratio and 1: clearly past the threshold, still a possible ratio. */
+const pastRatio = (ratio: number) => (ratio + 1) / 2;
+
+type Labels = Record<string, string>;
+const seriesName = (metric: string, labels: Labels) =>
+    `${metric}{${Object.entries(labels).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(",")}}`;
+
+/** promtool's expanding notation: `<value>` for `minutes + 1` samples, or `<start>+<step>` per sample. */
+const constant = (value: number, minutes: number) => `${value}x${minutes}`;
+const growing = (perMinute: number, minutes: number) => `0+${perMinute}x${minutes}`;
+/** `before` up to the fault, `after` from there on. */
+const fromFault = (before: number, after: number, minutes: number) => `${before}x${FAULT_MINUTE - 1} ${after}x${minutes - FAULT_MINUTE}`;
+/** A counter that is flat, then goes up by one at each of `minutesOfIncrease`. */
+function increments(minutesOfIncrease: readonly number[], minutes: number): string {
+    return Array.from({ length: minutes + 1 }, (_, minute) => minutesOfIncrease.filter((m) => m <= minute).length).join(" ");
+}
+
+/** Minutes in a duration such as "10m" or "1h". */
+function minutesOf(duration: string): number {
+    const match = /^(\d+)([smh])$/.exec(duration);
+    if (!match) throw new Error(`unexpected duration ${duration}`);
+    return Number(match[1]) * { s: 1 / 60, m: 1, h: 60 }[match[2] as "s" | "m" | "h"];
+}
+const forOf = (alert: string) => minutesOf(ETCD_ALERTS.find((d) => d.alert === alert)!.for);
+
+/** The requests of the healthy cluster's gRPC series. */
+const RANGE_CALLS = { grpc_type: "unary", grpc_service: "etcdserverpb.KV", grpc_method: "Range" };
+
+/**
+ * The series of one cluster, grouped in families (one metric of one member, a histogram's buckets
+ * together, one Kubernetes series) so that a scenario can replace or remove a family.
+ */
+class Cluster {
+    readonly families = new Map<string, { series: string; values: string }[]>();
+    readonly pods = Array.from({ length: scope.replicas }, (_, i) => `${scope.statefulSetName}-${i}`);
+
+    constructor(readonly minutes: number) {
+        for (const [index, pod] of this.pods.entries()) {
+            this.member(pod, "up", constant(1, minutes));
+            this.member(pod, "etcd_server_has_leader", constant(1, minutes));
+            this.member(pod, "etcd_server_leader_changes_seen_total", constant(1, minutes));
+            this.member(pod, "etcd_server_proposals_failed_total", constant(0, minutes));
+            this.member(pod, "grpc_server_handled_total", growing(60, minutes), { ...RANGE_CALLS, grpc_code: "OK" });
+            this.databaseSize(pod, 50 * 2 ** 20, 50 * 2 ** 20);
+            this.member(pod, "etcd_server_quota_backend_bytes", constant(QUOTA_BYTES, minutes));
+            this.latency(pod, "grpc_server_handling_seconds", threshold("EtcdSlowGrpcRequests", "p99Seconds") / 2, RANGE_CALLS);
+            this.latency(pod, "etcd_network_peer_round_trip_time_seconds", threshold("EtcdSlowPeerCommunication", "p99Seconds") / 2, { To: `peer-of-${index}` });
+            this.latency(pod, "etcd_disk_wal_fsync_duration_seconds", threshold("EtcdSlowWalFsync", "p99Seconds") / 2);
+            this.latency(pod, "etcd_disk_backend_commit_duration_seconds", threshold("EtcdSlowBackendCommit", "p99Seconds") / 2);
+            // Restarts long ago do not count.
+            this.kubernetes(`restarts@${pod}`, "kube_pod_container_status_restarts_total", constant(3, minutes), { pod, container: "etcd" });
+        }
+        for (const claim of scope.dataClaimNames) {
+            this.volume(claim, VOLUME_BYTES / 2);
+        }
+        const cronJob = { cronjob: backup.cronJobName };
+        this.kubernetes("created", "kube_cronjob_created", constant(0, minutes), cronJob);
+        // Each sample says the last run succeeded just now.
+        this.kubernetes("lastSuccess", "kube_cronjob_status_last_successful_time", growing(60, minutes), cronJob);
+    }
+
+    /** One series scraped from member `pod`, added to the family `<metric>@<pod>` (replacing it with `replace`). */
+    member(pod: string, metric: string, values: string, labels: Labels = {}, { replace = true, family = `${metric}@${pod}` } = {}): this {
+        const series = seriesName(metric, { namespace: scope.namespace, job: scope.job, pod, instance: `${pod}:metrics`, ...labels });
+        this.families.set(family, [...(replace ? [] : this.families.get(family) ?? []), { series, values }]);
+        return this;
+    }
+
+    /** A latency histogram of member `pod` whose observations lie between `seconds / 2` and `seconds`: its p99 is just under `seconds`. */
+    latency(pod: string, metric: string, seconds: number, labels: Labels = {}): this {
+        const family = `${metric}@${pod}`;
+        this.families.delete(family);
+        for (const [le, perMinute] of [[String(seconds / 2), 0], [String(seconds), 10], ["+Inf", 10]] as const) {
+            this.member(pod, `${metric}_bucket`, growing(perMinute, this.minutes), { ...labels, le }, { replace: false, family });
+        }
+        return this;
+    }
+
+    databaseSize(pod: string, totalBytes: number, inUseBytes: number): this {
+        this.member(pod, "etcd_mvcc_db_total_size_in_bytes", constant(totalBytes, this.minutes));
+        return this.member(pod, "etcd_mvcc_db_total_size_in_use_in_bytes", constant(inUseBytes, this.minutes));
+    }
+
+    volume(claim: string, availableBytes: number): this {
+        const labels = { persistentvolumeclaim: claim };
+        this.kubernetes(`capacity@${claim}`, "kubelet_volume_stats_capacity_bytes", constant(VOLUME_BYTES, this.minutes), labels);
+        return this.kubernetes(`available@${claim}`, "kubelet_volume_stats_available_bytes", constant(availableBytes, this.minutes), labels);
+    }
+
+    /** A kube-state-metrics or kubelet series of the cluster's namespace. */
+    kubernetes(family: string, metric: string, values: string, labels: Labels): this {
+        this.families.set(family, [{ series: seriesName(metric, { namespace: scope.namespace, ...labels }), values }]);
+        return this;
+    }
+
+    /** Drops the families whose name matches. */
+    without(family: RegExp): this {
+        for (const name of [...this.families.keys()].filter((name) => family.test(name))) this.families.delete(name);
+        return this;
+    }
+
+    inputSeries(): { series: string; values: string }[] {
+        return [...this.families.values()].flat();
+    }
+}
+
+/** Alert name -> how many instances of it fire. */
+type Firing = Record<string, number>;
+
+interface Scenario {
+    readonly name: string;
+    /** Changes the healthy cluster into the one of the scenario. */
+    readonly cluster?: (cluster: Cluster) => Cluster;
+    /** Minute -> the alerts firing then, each with how many instances. The series run until the last minute. */
+    readonly firing: Record<number, Firing>;
+}
+
+/** When an alert whose condition holds from the fault on has surely fired: the rate window filled, its `for` passed. */
+const settled = (alert: string) => FAULT_MINUTE + RATE_WINDOW_MINUTES + forOf(alert) + 2;
+/** `count` events within the three minutes after the fault. */
+const burst = (count: number) => Array.from({ length: count }, (_, i) => FAULT_MINUTE + Math.floor((i * 3) / count));
+const backupStaleFiresAt = BACKUP_STALE_MINUTE + forOf("EtcdBackupStale") + 2;
+
+const [pod0, pod1, pod2] = new Cluster(0).pods;
+const leaderChanges = threshold("EtcdFrequentLeaderChanges", "changesPerHour");
+const restarts = threshold("EtcdContainerRestarts", "restartsPerHour");
+
+const SCENARIOS: Scenario[] = [
+    { name: "a healthy cluster, backed up on time", firing: { [settled("EtcdDatabaseFragmented")]: {}, [backupStaleFiresAt]: {} } },
+    {
+        name: "a member stops answering",
+        cluster: (c) => c.member(pod1, "up", fromFault(1, 0, c.minutes)),
+        firing: { [FAULT_MINUTE + forOf("EtcdMemberDown") - 2]: {}, [FAULT_MINUTE + forOf("EtcdMemberDown") + 2]: { EtcdMemberDown: 1 } },
+    },
+    {
+        name: "a member's pod is gone (no scrape target)",
+        cluster: (c) => c.without(new RegExp(`@${pod2}$`)),
+        firing: { [settled("EtcdMemberDown")]: { EtcdMemberDown: 1 } },
+    },
+    {
+        name: "two of three members are down: quorum lost",
+        cluster: (c) =>
+            c
+                .member(pod1, "up", fromFault(1, 0, c.minutes))
+                .member(pod2, "up", fromFault(1, 0, c.minutes))
+                .member(pod0, "etcd_server_has_leader", fromFault(1, 0, c.minutes)),
+        firing: { [settled("EtcdMemberDown")]: { EtcdMemberDown: 2, EtcdInsufficientMembers: 1, EtcdNoLeader: 1 } },
+    },
+    {
+        name: "no member can be scraped at all",
+        cluster: (c) => c.without(/^up@/),
+        firing: { [settled("EtcdMemberDown")]: { EtcdMemberDown: 1, EtcdInsufficientMembers: 1 } },
+    },
+    {
+        name: "no member sees a leader",
+        cluster: (c) => c.pods.reduce((cluster, pod) => cluster.member(pod, "etcd_server_has_leader", fromFault(1, 0, c.minutes)), c),
+        firing: { [settled("EtcdNoLeader")]: { EtcdNoLeader: 3 } },
+    },
+    ...[
+        { changes: leaderChanges, firing: { EtcdFrequentLeaderChanges: 1 } as Firing },
+        { changes: leaderChanges - 1, firing: {} },
+    ].map(({ changes, firing }) => ({
+        name: `${changes} leader changes within an hour`,
+        cluster: (c: Cluster) => c.pods.reduce((cluster, pod) => cluster.member(pod, "etcd_server_leader_changes_seen_total", increments(burst(changes), c.minutes)), c),
+        firing: { [settled("EtcdFrequentLeaderChanges")]: firing },
+    })),
+    {
+        name: "a member fails requests",
+        cluster: (c) => {
+            const ratio = pastRatio(threshold("EtcdFailedGrpcRequests", "failedRatio"));
+            const failedPerMinute = (60 * ratio) / (1 - ratio);
+            return c.member(pod0, "grpc_server_handled_total", growing(failedPerMinute, c.minutes), { ...RANGE_CALLS, grpc_code: "Unavailable" }, { replace: false });
+        },
+        firing: { [settled("EtcdFailedGrpcRequests")]: { EtcdFailedGrpcRequests: 1 } },
+    },
+    ...(
+        [
+            ["EtcdSlowGrpcRequests", "grpc_server_handling_seconds", RANGE_CALLS],
+            ["EtcdSlowPeerCommunication", "etcd_network_peer_round_trip_time_seconds", { To: "peer-of-0" }],
+            ["EtcdSlowWalFsync", "etcd_disk_wal_fsync_duration_seconds", {}],
+            ["EtcdSlowBackendCommit", "etcd_disk_backend_commit_duration_seconds", {}],
+        ] as const
+    ).map(([alert, histogram, labels]) => ({
+        name: `a member's ${histogram} is twice the threshold`,
+        cluster: (c: Cluster) => c.latency(pod0, histogram, 2 * threshold(alert, "p99Seconds"), labels),
+        firing: { [settled(alert)]: { [alert]: 1 } },
+    })),
+    {
+        name: "a member fails proposals",
+        cluster: (c) => c.member(pod0, "etcd_server_proposals_failed_total", increments(burst(threshold("EtcdFailedProposals", "failuresPer15Minutes")), c.minutes)),
+        firing: { [settled("EtcdFailedProposals")]: { EtcdFailedProposals: 1 } },
+    },
+    ...[
+        { ratio: pastRatio(threshold("EtcdDatabaseNearQuota", "usedRatio")), firing: { EtcdDatabaseNearQuota: 3 } as Firing },
+        { ratio: 0.9 * threshold("EtcdDatabaseNearQuota", "usedRatio"), firing: {} },
+    ].map(({ ratio, firing }) => ({
+        name: `the database fills ${Math.round(ratio * 100)}% of its quota`,
+        cluster: (c: Cluster) => c.pods.reduce((cluster, pod) => cluster.databaseSize(pod, ratio * QUOTA_BYTES, ratio * QUOTA_BYTES), c),
+        firing: { [settled("EtcdDatabaseNearQuota")]: firing },
+    })),
+    ...[
+        { totalBytes: 4 * threshold("EtcdDatabaseFragmented", "minimumBytes"), firing: { EtcdDatabaseFragmented: 1 } as Firing },
+        { totalBytes: threshold("EtcdDatabaseFragmented", "minimumBytes") / 2, firing: {} },
+    ].map(({ totalBytes, firing }) => ({
+        name: `a ${totalBytes} byte database, mostly free pages`,
+        cluster: (c: Cluster) => c.databaseSize(pod0, totalBytes, totalBytes * (1 - pastRatio(threshold("EtcdDatabaseFragmented", "freeRatio")))),
+        firing: { [settled("EtcdDatabaseFragmented")]: firing },
+    })),
+    ...[
+        { count: restarts, firing: { EtcdContainerRestarts: 1 } as Firing },
+        { count: restarts - 1, firing: {} },
+    ].map(({ count, firing }) => ({
+        name: `a member restarts ${count} times within an hour`,
+        cluster: (c: Cluster) =>
+            c.kubernetes(`restarts@${pod0}`, "kube_pod_container_status_restarts_total", increments(burst(count), c.minutes), { pod: pod0, container: "etcd" }),
+        firing: { [settled("EtcdContainerRestarts")]: firing },
+    })),
+    {
+        name: "a member's volume fills up",
+        cluster: (c) => c.volume(scope.dataClaimNames[0], (VOLUME_BYTES * threshold("EtcdVolumeNearlyFull", "availableRatio")) / 2),
+        firing: { [settled("EtcdVolumeNearlyFull")]: { EtcdVolumeNearlyFull: 1 } },
+    },
+    {
+        name: "backups stop succeeding",
+        cluster: (c) => c.kubernetes("lastSuccess", "kube_cronjob_status_last_successful_time", constant(0, c.minutes), { cronjob: backup.cronJobName }),
+        firing: { [BACKUP_STALE_MINUTE - 1]: {}, [backupStaleFiresAt]: { EtcdBackupStale: 1 } },
+    },
+    {
+        name: "no backup has ever succeeded",
+        cluster: (c) => c.without(/^lastSuccess$/),
+        firing: { [BACKUP_STALE_MINUTE - 1]: {}, [backupStaleFiresAt]: { EtcdBackupStale: 1 } },
+    },
+    {
+        name: "kube-state-metrics does not report the backup CronJob",
+        cluster: (c) => c.without(/^(created|lastSuccess)$/),
+        firing: { [forOf("EtcdBackupStale") + 2]: { EtcdBackupStale: 1 } },
+    },
+];
+
+/** promtool's unit test file: one test group per scenario, each asserting which alerts fire when. */
+function unitTests(rulesFile: string, scenarios: readonly Scenario[]): string {
+    return stringify({
+        rule_files: [rulesFile],
+        evaluation_interval: "1m",
+        tests: scenarios.map((scenario) => {
+            const minutes = Math.max(...Object.keys(scenario.firing).map(Number));
+            const cluster = (scenario.cluster ?? ((c) => c))(new Cluster(minutes));
+            return {
+                name: scenario.name,
+                interval: "1m",
+                input_series: cluster.inputSeries(),
+                promql_expr_test: Object.entries(scenario.firing).map(([minute, alerts]) => ({
+                    expr: 'count by (alertname) (ALERTS{alertstate="firing"})',
+                    eval_time: `${minute}m`,
+                    exp_samples: Object.entries(alerts).map(([alertname, count]) => ({ labels: `{alertname="${alertname}"}`, value: count })),
+                })),
+            };
+        }),
+    });
+}
+
+function promtool(args: string[], cwd: string): { status: number | null; output: string } {
+    const result = spawnSync(promtoolPath, args, { cwd, encoding: "utf8", timeout: 30_000, killSignal: "SIGKILL" });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+let promtoolPath: string;
+let dir: string;
+
+beforeAll(async () => {
+    promtoolPath = await promtoolBinary();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-alert-rules-"));
+    fs.writeFileSync(path.join(dir, "rules.yaml"), stringify({ groups: alertRuleGroups(scope) }));
+    fs.writeFileSync(path.join(dir, "tests.yaml"), unitTests("rules.yaml", SCENARIOS));
+});
+
+afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("promtool check rules accepts the rendered rules, templates included", () => {
+    const { status, output } = promtool(["check", "rules", "rules.yaml"], dir);
+    expect({ status, output }).toEqual({ status: 0, output: expect.stringContaining(`SUCCESS: ${ETCD_ALERTS.length} rules found`) });
+});
+
+test("promtool check rules rejects a broken rule, so the check above can fail", () => {
+    const broken = alertRuleGroups(scope);
+    broken[0] = { ...broken[0], rules: [{ ...broken[0].rules[0], expr: "sum(rate(up[5m]) by (pod)" }] };
+    fs.writeFileSync(path.join(dir, "broken-rules.yaml"), stringify({ groups: broken }));
+    const { status, output } = promtool(["check", "rules", "broken-rules.yaml"], dir);
+    expect(status).not.toBe(0);
+    expect(output).toMatch(/parse error/);
+});
+
+test("every alert fires in some scenario, and the healthy cluster fires none", () => {
+    const fired = new Set(SCENARIOS.flatMap((s) => Object.values(s.firing).flatMap((alerts) => Object.keys(alerts))));
+    expect([...fired].sort()).toEqual(ETCD_ALERTS.map((d) => d.alert).sort());
+    expect(Object.values(SCENARIOS[0].firing)).toEqual([{}, {}]);
+});
+
+test("promtool test rules: each scenario fires exactly the alerts expected", () => {
+    const { status, output } = promtool(["test", "rules", "tests.yaml"], dir);
+    expect({ status, output }).toEqual({ status: 0, output: expect.stringContaining("SUCCESS") });
+});
+
+test("promtool test rules fails when a scenario expects an alert the series do not raise", () => {
+    const wrong: Scenario = { ...SCENARIOS[0], firing: { [settled("EtcdMemberDown")]: { EtcdMemberDown: 1 } } };
+    fs.writeFileSync(path.join(dir, "wrong-tests.yaml"), unitTests("rules.yaml", [wrong]));
+    const { status, output } = promtool(["test", "rules", "wrong-tests.yaml"], dir);
+    expect(status).not.toBe(0);
+    expect(output).toMatch(/EtcdMemberDown/);
+});
