@@ -31,19 +31,24 @@ const mocks: pulumi.runtime.Mocks = {
     call: (args) => args.inputs,
 };
 
+/** The stack a declaration runs in. */
+export interface MockStack {
+    readonly project: string;
+    readonly stack: string;
+    readonly config?: Record<string, string>;
+    readonly secretKeys?: string[];
+}
+
 /**
- * Runs the Pulumi program under Pulumi's mock runtime, as `pulumi preview` would run it against a
- * deployment engine, and returns every resource it registered, in registration order.
- *
- * Each run gets a runtime store of its own (config, monitor, settings) and a fresh copy of the
- * program's own modules, so several stacks can be planned one after another in one process; the
- * libraries in node_modules stay loaded, which is what makes the later runs fast.
+ * Runs `declare` under Pulumi's mock runtime, as a program runs against a deployment engine, and
+ * returns every resource it registered (with the options only the engine sees), in registration
+ * order. Each call gets a runtime store of its own (config, monitor, settings).
  */
-export function runProgram(args: ProgramRunArgs): Promise<RegisteredResource[]> {
+export function declareUnderMocks(stack: MockStack, declare: () => void): Promise<RegisteredResource[]> {
     return sdkState.withLocalStorage(async () => {
         const monitor = new RecordingMonitor(mocks);
-        pulumi.runtime.setMockOptions(monitor, args.project, args.stack, false);
-        pulumi.runtime.setAllConfig(args.config, args.secretKeys);
+        pulumi.runtime.setMockOptions(monitor, stack.project, stack.stack, false);
+        pulumi.runtime.setAllConfig(stack.config ?? {}, stack.secretKeys);
         // Asks the monitor what it supports (secrets, resource references ...), as a real run does.
         await sdkSettings.awaitFeatureSupport();
 
@@ -51,8 +56,7 @@ export function runProgram(args: ProgramRunArgs): Promise<RegisteredResource[]> 
         const onFailure = (error: unknown) => failures.push(error);
         process.on("unhandledRejection", onFailure);
         try {
-            forgetProgramModules(args.programDir);
-            require(args.programDir);
+            declare();
             await sdkSettings.waitForRPCs();
         } catch (error) {
             failures.push(error);
@@ -63,6 +67,18 @@ export function runProgram(args: ProgramRunArgs): Promise<RegisteredResource[]> 
             throw new ProgramError(failures);
         }
         return monitor.registered;
+    });
+}
+
+/**
+ * Runs the Pulumi program for a stack under the mock runtime. The program's own modules are loaded
+ * afresh each time, so several stacks can be planned one after another in one process; the
+ * libraries in node_modules stay loaded, which is what makes the later runs fast.
+ */
+export function runProgram(args: ProgramRunArgs): Promise<RegisteredResource[]> {
+    return declareUnderMocks(args, () => {
+        forgetProgramModules(args.programDir);
+        require(args.programDir);
     });
 }
 

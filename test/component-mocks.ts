@@ -1,24 +1,13 @@
 /**
  * Declares components under Pulumi's mock runtime and returns what they registered, with the
  * resource options that only the engine sees (through the offline plan's RecordingMonitor).
- * Call {@link declareUnderMocks} once per test file: the SDK's runtime state is global.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { RecordingMonitor, RegisteredResource } from "../plan/recording-monitor";
+import { declareUnderMocks as declareInStack } from "../plan/program-run";
+import { RegisteredResource } from "../plan/recording-monitor";
 
-/** The SDK's start-up and shut-down steps that the language host runs (internal, so untyped). */
-const sdkSettings: { awaitFeatureSupport(): Promise<void>; waitForRPCs(): Promise<void> } = require("@pulumi/pulumi/runtime/settings");
-
-export async function declareUnderMocks(declare: () => void): Promise<RegisteredResource[]> {
-    const monitor = new RecordingMonitor({
-        newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
-        call: (args) => args.inputs,
-    });
-    pulumi.runtime.setMockOptions(monitor, "apisix-etcd", "test", false);
-    await sdkSettings.awaitFeatureSupport();
-    declare();
-    await sdkSettings.waitForRPCs();
-    return monitor.registered;
+export function declareUnderMocks(declare: () => void): Promise<RegisteredResource[]> {
+    return declareInStack({ project: "apisix-etcd", stack: "test" }, declare);
 }
 
 /** The value of an output, once the mocks have resolved it. */
