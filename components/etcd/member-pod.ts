@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../security-context";
 import { memberEnvironment, MemberSettings } from "./member-environment";
 import { MemberRestoreSteps } from "./restore-init";
 import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
@@ -24,9 +25,6 @@ export interface MemberPodArgs extends MemberSettings {
     readonly restore?: MemberRestoreSteps;
 }
 
-/** The UID the image's files and the data volume belong to; distroless' conventional non-root user. */
-const RUN_AS = 65532;
-
 /** Health of the local member only: no quorum needed, and a full disk (NOSPACE) is not a reason to restart. */
 const LOCAL_HEALTH = "/health?serializable=true&exclude=NOSPACE";
 /** The member is part of a cluster with a leader and answers a linearizable read. */
@@ -47,14 +45,7 @@ export function memberPodTemplate(args: MemberPodArgs): PodTemplateSpec {
             automountServiceAccountToken: false,
             // SIGTERM makes a leader hand leadership over before it exits; give it time to do so.
             terminationGracePeriodSeconds: 60,
-            securityContext: {
-                runAsNonRoot: true,
-                runAsUser: RUN_AS,
-                runAsGroup: RUN_AS,
-                fsGroup: RUN_AS,
-                fsGroupChangePolicy: "OnRootMismatch",
-                seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: restrictedPodSecurityContext,
             affinity: {
                 podAntiAffinity:
                     args.antiAffinity === "required"
@@ -88,12 +79,7 @@ export function memberPodTemplate(args: MemberPodArgs): PodTemplateSpec {
                     livenessProbe: probe(LOCAL_HEALTH, 10, 6),
                     readinessProbe: probe(CLUSTER_HEALTH, 5, 3),
                     resources: args.resources,
-                    securityContext: {
-                        allowPrivilegeEscalation: false,
-                        readOnlyRootFilesystem: true,
-                        runAsNonRoot: true,
-                        capabilities: { drop: ["ALL"] },
-                    },
+                    securityContext: restrictedContainerSecurityContext,
                     volumeMounts: [{ name: DATA_VOLUME, mountPath: args.dataMountPath }],
                 },
             ],
