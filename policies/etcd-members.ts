@@ -37,3 +37,8 @@ export function etcdSetting(container: Container, flag: string): string | undefi
     const variable = "ETCD_" + flag.toUpperCase().replace(/-/g, "_");
     return container.env?.find((env) => env.name === variable)?.value;
 }
+
+/** The etcd StatefulSets among a stack's resources, with their props typed. */
+export function etcdStatefulSets<R extends { type: string; props: unknown }>(resources: readonly R[]): (R & { props: StatefulSet })[] {
+    return resources.filter((resource): resource is R & { props: StatefulSet } => isEtcdStatefulSet(resource.type, resource.props));
+}

@@ -1,7 +1,7 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { environmentReport } from "../environment";
-import { isEtcdStatefulSet } from "../etcd-members";
-import { Service, StatefulSet } from "../kubernetes-objects";
+import { etcdStatefulSets } from "../etcd-members";
+import { Service } from "../kubernetes-objects";
 
 /**
  * Members find each other through the headless Service's DNS names before any of them is ready.
@@ -12,8 +12,8 @@ export const headlessPeerDiscovery: StackValidationPolicy = {
     description: "The etcd StatefulSet's serviceName is a headless Service (clusterIP: None) that publishes not-ready addresses.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
-        for (const member of args.resources.filter((resource) => isEtcdStatefulSet(resource.type, resource.props))) {
-            const statefulSet = member.props as StatefulSet;
+        for (const member of etcdStatefulSets(args.resources)) {
+            const statefulSet = member.props;
             const namespace = statefulSet.metadata?.namespace;
             const serviceName = statefulSet.spec?.serviceName;
             const service = args.resources.find(

@@ -1,7 +1,7 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { environmentReport } from "../environment";
-import { isEtcdStatefulSet } from "../etcd-members";
-import { PodDisruptionBudget, selects, StatefulSet } from "../kubernetes-objects";
+import { etcdStatefulSets } from "../etcd-members";
+import { PodDisruptionBudget, selects } from "../kubernetes-objects";
 
 /** How many pods a budget keeps available out of `replicas` (percentages round up, as Kubernetes does). */
 function keptAvailable(budget: PodDisruptionBudget, replicas: number): number | undefined {
@@ -27,8 +27,8 @@ export const quorumDisruptionBudget: StackValidationPolicy = {
     description: "A PodDisruptionBudget selects the etcd members and keeps a quorum of them available during voluntary disruptions.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
-        for (const member of args.resources.filter((resource) => isEtcdStatefulSet(resource.type, resource.props))) {
-            const statefulSet = member.props as StatefulSet;
+        for (const member of etcdStatefulSets(args.resources)) {
+            const statefulSet = member.props;
             const replicas = statefulSet.spec?.replicas ?? 1;
             const quorum = Math.floor(replicas / 2) + 1;
             const budgets = args.resources

@@ -1,6 +1,6 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { environmentReport } from "../environment";
-import { isEtcdStatefulSet } from "../etcd-members";
+import { etcdStatefulSets } from "../etcd-members";
 
 const SNAPSHOT_CLASS = "kubernetes:snapshot.storage.k8s.io/v1:VolumeSnapshotClass";
 
@@ -10,7 +10,7 @@ export const retainedVolumeSnapshots: StackValidationPolicy = {
     description: "A VolumeSnapshotClass with deletionPolicy: Retain exists for the members' data volumes.",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
-        const member = args.resources.find((resource) => isEtcdStatefulSet(resource.type, resource.props));
+        const [member] = etcdStatefulSets(args.resources);
         if (!member) {
             return;
         }

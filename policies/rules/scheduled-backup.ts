@@ -1,6 +1,6 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { environmentReport } from "../environment";
-import { isEtcdStatefulSet } from "../etcd-members";
+import { etcdStatefulSets } from "../etcd-members";
 import { Container } from "../kubernetes-objects";
 
 interface CronJob {
@@ -22,7 +22,7 @@ export const scheduledBackup: StackValidationPolicy = {
     description: "A CronJob takes etcd snapshots (etcdctl snapshot save) for the cluster, never two at once (concurrencyPolicy: Forbid).",
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
-        const member = args.resources.find((resource) => isEtcdStatefulSet(resource.type, resource.props));
+        const [member] = etcdStatefulSets(args.resources);
         if (!member) {
             return;
         }
