@@ -1,133 +1,29 @@
 /**
- * `npm run bench`: how long the rendered backup and restore steps take for a database of about
- * 100 MB, on this machine, with the same stand-ins as test/backup (real etcd 3.5 on loopback, the
- * rendered commands, a folder standing for the bucket). Prints one JSON object.
- *
- * The members of one pod restore in parallel on GKE (each in its own pod); here they run one after
- * the other, so `restore.stepsSecondsPerMember` is what one pod waits, `restore.stepsSecondsTotal`
- * the sum.
+ * `npm run bench`: prints one JSON object, assembled from
+ *  - backup-bench.ts: the rendered backup and restore steps for a ~100 MB database (top-level keys),
+ *  - fault-bench.ts (`faults`): leader kills under a steady write load on a real 3-member etcd,
+ *  - plan-bench.ts (`plan`): wall time of `npm run plan -- --stack prod`.
+ * Every etcd process started is stopped by pid before it exits, whatever happens.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { findManifest, renderedPlan } from "../rendered-plan";
-import { declareStacks } from "../stack-under-mocks";
-import { apisixEntries, putAll } from "../backup/apisix-data";
-import { installFakeGcloud, listObjects } from "../backup/fake-gcloud";
-import { memberRestoreSteps } from "../backup/member-restore-steps";
-import { allSucceeded, podSteps, runSteps, StepResult } from "../backup/pod-steps";
-import { etcdBinaries } from "../etcd/binaries";
-import { prefixRangeEnd } from "../etcd/etcd-client";
-import { LocalCluster } from "../etcd/local-cluster";
-import { membersFromStatefulSet } from "../etcd/rendered-members";
-
-/** Not used by the tests (.21-.53), so that a bench and a test run can share the machine. */
-const SOURCE_IPS = ["127.0.0.61", "127.0.0.62", "127.0.0.63"];
-const RESTORED_IPS = ["127.0.0.71", "127.0.0.72", "127.0.0.73"];
-/** ~8.6 KB per route: 10 000 routes make a database of about 100 MB. */
-const SHAPE = { routes: 10_000, upstreams: 500, services: 200, routePadding: 8_000 };
-const WAIT_MS = 120_000;
-
-const seconds = (since: bigint) => Math.round(Number(process.hrtime.bigint() - since) / 1e7) / 100;
-const stepSeconds = (results: StepResult[]) => Object.fromEntries(results.map((r) => [r.name, Math.round(r.seconds * 100) / 100]));
-
-/** How many keys start with `prefix` (a count-only range: the values stay on the server). */
-async function countPrefix(clientUrl: string, prefix: string): Promise<number> {
-    const response = await fetch(`${clientUrl}/v3/kv/range`, {
-        method: "POST",
-        body: JSON.stringify({ key: Buffer.from(prefix).toString("base64"), range_end: prefixRangeEnd(prefix).toString("base64"), count_only: true }),
-        signal: AbortSignal.timeout(60_000),
-    });
-    return Number(((await response.json()) as { count?: string }).count ?? 0);
-}
-
-function check(what: string, steps: { length: number }, results: StepResult[]): void {
-    if (!allSucceeded(steps as never, results)) {
-        throw new Error(`${what} failed: ${results.map((r) => `${r.name} exited ${r.status}: ${r.stderr.slice(-1000)}`).join("\n")}`);
-    }
-}
-
-async function bench(work: string, clusters: LocalCluster[]): Promise<object> {
-    const bins = await etcdBinaries();
-    const fakeBin = path.join(work, "bin");
-    const buckets = path.join(work, "gcs");
-    installFakeGcloud(fakeBin, buckets);
-    const { manifests } = renderedPlan("prod");
-
-    const sourceMembers = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), { ips: SOURCE_IPS, dataRoot: path.join(work, "source"), binDir: bins.binDir });
-    const source = new LocalCluster({ members: sourceMembers, workDir: path.join(work, "source-logs"), etcdBinary: sourceMembers[0].binary });
-    clusters.push(source);
-    await source.start();
-    await source.waitHealthy(WAIT_MS);
-    const entries = apisixEntries(SHAPE);
-    const loading = process.hrtime.bigint();
-    await putAll(`http://${SOURCE_IPS[0]}:2379`, entries);
-    const loadSeconds = seconds(loading);
-    const status = await source.client(sourceMembers[0].name).status();
-
-    // The backup, as the rendered CronJob declares it.
-    const cronPod = findManifest(manifests, "CronJob", "apisix-etcd-backup").spec.jobTemplate.spec.template.spec;
-    const serviceHost = new URL(cronPod.initContainers[0].env.find((e: { name: string }) => e.name === "ETCDCTL_ENDPOINTS").value).hostname;
-    const volumes = Object.fromEntries(cronPod.volumes.map((v: { name: string }) => [v.name, path.join(work, "backup-pod", v.name)]));
-    for (const dir of Object.values(volumes)) fs.mkdirSync(dir as string, { recursive: true });
-    const backupSteps = podSteps(cronPod, {
-        volumes: volumes as Record<string, string>,
-        replace: { [serviceHost]: SOURCE_IPS[1] },
-        binaries: { etcdctl: bins.etcdctl, etcdutl: bins.etcdutl, bash: "/bin/bash" },
-    });
-    const backupStarted = process.hrtime.bigint();
-    const backup = runSteps(backupSteps, { path: [fakeBin] });
-    const backupSeconds = seconds(backupStarted);
-    check("the backup", backupSteps, backup);
-    const [object] = listObjects(buckets);
-    const snapshotBytes = fs.statSync(path.join(volumes.backup as string, "snapshot.db")).size;
-
-    // The restore, as the stack declares it with `restore.from` set to that backup.
-    const [restoreStack] = await declareStacks([{ stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:restore": { from: object } } }]);
-    if (restoreStack.error) throw new Error(restoreStack.error);
-    const statefulSet = restoreStack.manifests.find((m) => m.kind === "StatefulSet")!;
-    const dataRoot = path.join(work, "restored");
-    const perMember: Record<string, number>[] = [];
-    const restoreStarted = process.hrtime.bigint();
-    for (const steps of memberRestoreSteps(statefulSet, { ips: RESTORED_IPS, dataRoot, scratchRoot: `${dataRoot}-scratch`, binaries: { etcdutl: bins.etcdutl, bash: "/bin/bash" } })) {
-        const results = runSteps(steps, { path: [fakeBin] });
-        check("a member's restore", steps, results);
-        perMember.push(stepSeconds(results));
-    }
-    const restoreStepsSeconds = seconds(restoreStarted);
-    const restoredMembers = membersFromStatefulSet(statefulSet, { ips: RESTORED_IPS, dataRoot, binDir: bins.binDir });
-    const restored = new LocalCluster({ members: restoredMembers, workDir: path.join(work, "restored-logs"), etcdBinary: restoredMembers[0].binary });
-    clusters.push(restored);
-    const starting = process.hrtime.bigint();
-    await restored.start();
-    await restored.waitHealthy(WAIT_MS);
-    const untilHealthySeconds = seconds(starting);
-    const restoredKeys = await countPrefix(`http://${RESTORED_IPS[0]}:2379`, "/apisix/");
-    if (restoredKeys !== entries.size) throw new Error(`the restored cluster holds ${restoredKeys} keys, expected ${entries.size}`);
-
-    return {
-        etcd: status.version,
-        keys: entries.size,
-        databaseBytes: status.dbSize,
-        loadSeconds,
-        snapshotBytes,
-        backup: { seconds: backupSeconds, steps: stepSeconds(backup) },
-        restore: {
-            stepsSecondsTotal: restoreStepsSeconds,
-            stepsSecondsPerMember: perMember,
-            // Restored members start on existing data dirs: each runs etcd's initial corruption check,
-            // which waits on peers still doing theirs, before it serves.
-            startToHealthySeconds: untilHealthySeconds,
-            keysRestored: restoredKeys,
-        },
-    };
-}
+import type { LocalCluster } from "../etcd/local-cluster";
+import { backupBench } from "./backup-bench";
+import { faultBench } from "./fault-bench";
+import { planBench } from "./plan-bench";
 
 async function main(): Promise<void> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-bench-"));
     const clusters: LocalCluster[] = [];
+    for (const part of ["backup", "faults", "plan"]) fs.mkdirSync(path.join(work, part));
     try {
-        console.log(JSON.stringify(await bench(work, clusters), null, 2));
+        const backup = await backupBench(path.join(work, "backup"), clusters);
+        for (const cluster of clusters.splice(0)) await cluster.stopAll();
+        const faults = await faultBench(path.join(work, "faults"), clusters);
+        for (const cluster of clusters.splice(0)) await cluster.stopAll();
+        const plan = planBench(path.join(work, "plan"));
+        console.log(JSON.stringify({ ...backup, faults, plan }, null, 2));
     } finally {
         for (const cluster of clusters) await cluster.stopAll();
         fs.rmSync(work, { recursive: true, force: true });
