@@ -71,6 +71,18 @@ describe("the prod plan", () => {
         expect(findResource(plan, "gcp:serviceaccount/iAMMember:IAMMember").inputs.member).toBe("serviceAccount:apisix-prod.svc.id.goog[etcd/apisix-etcd-backup]");
     });
 
+    test("the defragmentation reaches every member, passes their NetworkPolicy, and waits for the backup Jobs by their labels", () => {
+        const policy = findManifest(manifests, "NetworkPolicy", "apisix-etcd");
+        const clientRule = policy.spec.ingress.find((rule: any) => rule.ports.some((port: any) => port.port === 2379));
+        const labels = pod("apisix-etcd-defrag").metadata.labels;
+        expect(clientRule.from.some((peer: any) => peer.podSelector && Object.entries(peer.podSelector.matchLabels).every(([k, v]) => labels[k] === v))).toBe(true);
+        const env = Object.fromEntries(pod("apisix-etcd-defrag").spec.containers[0].env.map((e: any) => [e.name, e.value]));
+        expect(env.MEMBERS).toBe([0, 1, 2].map((i) => `http://apisix-etcd-${i}.apisix-etcd-headless.etcd.svc.cluster.local:2379`).join(" "));
+        const backupJobLabels = findManifest(manifests, "CronJob", "apisix-etcd-backup").spec.jobTemplate.metadata.labels;
+        expect(Object.fromEntries(env.BACKUP_SELECTOR.split(",").map((pair: string) => pair.split("=")))).toEqual(backupJobLabels);
+        expect(findManifest(manifests, "CronJob", "apisix-etcd-defrag").spec.schedule).toBe("37 4 * * 0");
+    });
+
     test("the etcd steps of the backup run the members' own image", () => {
         const image = findManifest(manifests, "StatefulSet", "apisix-etcd").spec.template.spec.containers[0].image;
         expect(pod("apisix-etcd-backup").spec.initContainers.map((c: any) => c.image)).toEqual([image, image]);
@@ -85,7 +97,9 @@ describe("the dev stack", () => {
     test("declares no GCP resource and no backup, so it needs no GCP project", () => {
         expect(dev.error).toBeUndefined();
         expect(dev.resources.filter((r) => r.type.startsWith("gcp:"))).toEqual([]);
-        expect(dev.manifests.filter((m) => m.kind === "CronJob").map((m) => m.metadata.name)).toEqual(["apisix-etcd-volume-snapshots"]);
+        expect(dev.manifests.filter((m) => m.kind === "CronJob").map((m) => m.metadata.name)).toEqual(["apisix-etcd-defrag", "apisix-etcd-volume-snapshots"]);
+        // No backups to wait for: the defragmentation needs no API access.
+        expect(dev.manifests.filter((m) => m.kind === "Role").map((m) => m.metadata.name)).not.toContain("apisix-etcd-defrag");
     });
 
     test("has one member on its own, unprotected, smaller storage class", () => {

@@ -4,6 +4,7 @@ import {
     BackupCronJob,
     BucketWorkloadIdentity,
     EtcdCluster,
+    EtcdDefragmentation,
     EtcdMonitoring,
     longestScheduleIntervalSeconds,
     MemberStorageClass,
@@ -82,7 +83,7 @@ if (config.snapshots.enabled) {
     });
 }
 
-function backups(): pulumi.Output<string> {
+function backups(): { bucketName: pulumi.Output<string>; jobLabels: Readonly<Record<string, string>> } {
     const project = gcpProject();
     const uploader = { namespace: NAMESPACE, name: `${NAME}-backup` };
     const bucket = new BackupBucket(`${NAME}-backups`, {
@@ -94,7 +95,7 @@ function backups(): pulumi.Output<string> {
         uploaderAccountId: `${NAME}-backup`,
         protect: config.protect,
     });
-    new BackupCronJob(`${NAME}-backup`, {
+    const cronJob = new BackupCronJob(`${NAME}-backup`, {
         namespace: cluster.namespace,
         name: BACKUP_CRON_JOB,
         serviceAccountName: uploader.name,
@@ -109,9 +110,22 @@ function backups(): pulumi.Output<string> {
         snapshotName: NAME,
         maxDatabaseBytes: config.quotaBackendBytes,
     });
-    return bucket.bucketName;
+    return { bucketName: bucket.bucketName, jobLabels: cronJob.jobLabels };
 }
-const backupBucketName = config.backup.enabled ? backups() : undefined;
+const backup = config.backup.enabled ? backups() : undefined;
+const backupBucketName = backup?.bucketName;
+
+if (config.defrag.enabled) {
+    new EtcdDefragmentation(`${NAME}-defrag`, {
+        namespace: cluster.namespace,
+        name: `${NAME}-defrag`,
+        memberClientUrls: cluster.memberClientUrls,
+        schedule: config.defrag.schedule,
+        image: config.snapshots.kubectlImage,
+        instanceLabels: cluster.instanceLabels,
+        backupJobLabels: backup?.jobLabels,
+    });
+}
 
 if (config.monitoring.enabled) {
     new EtcdMonitoring(`${NAME}-monitoring`, {

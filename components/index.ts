@@ -8,3 +8,4 @@ export * from "./backup/backup-cron-job";
 export * from "./backup/bucket-workload-identity";
 export * from "./monitoring/etcd-monitoring";
 export * from "./monitoring/schedule-interval";
+export * from "./defrag/etcd-defragmentation";

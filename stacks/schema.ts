@@ -172,6 +172,17 @@ export const stackConfigSchema = z.strictObject({
         })
         .prefault({}),
     /**
+     * Scheduled defragmentation of the members (components/defrag): one at a time, the leader last,
+     * skipped while the cluster is unhealthy or a backup runs. Default: Sundays 04:37 UTC, 3 h 40 min
+     * from the nearest default backup (every 6 h at :17) and 2 h from the volume snapshots.
+     */
+    defrag: z
+        .strictObject({
+            enabled: z.boolean().default(true),
+            schedule: cronSchedule.default("37 4 * * 0"),
+        })
+        .prefault({}),
+    /**
      * Scraping the members and alerting on them (components/monitoring/alert-rules.ts has the alerts
      * and their thresholds). `gmp`: GKE's managed Prometheus (PodMonitoring, Rules). `prometheus-operator`:
      * a Prometheus run by the Prometheus Operator (PodMonitor, PrometheusRule); set `monitoringNamespace`

@@ -20,12 +20,16 @@ export interface BackupCronJobArgs extends BackupStepsArgs {
 
 /** The scheduled backup of the etcd cluster to GCS: snapshot, verify, upload (see backup-steps.ts). */
 export class BackupCronJob extends pulumi.ComponentResource {
+    /** Labels of the backup Jobs and their pods (what the defragmentation checks for active backups by). */
+    public readonly jobLabels: Readonly<Record<string, string>>;
+
     constructor(name: string, args: BackupCronJobArgs, opts?: pulumi.ComponentResourceOptions) {
         super("apisix-etcd:index:BackupCronJob", name, {}, opts);
         if (!Number.isInteger(args.maxDatabaseBytes) || args.maxDatabaseBytes <= 0) {
             throw new pulumi.ResourceError(`maxDatabaseBytes must be a positive integer, got ${args.maxDatabaseBytes}`, this);
         }
         const labels = scheduledJobLabels(args.instanceLabels, "backup");
+        this.jobLabels = labels;
         // No Kubernetes token in the pods: they never call the API, and GKE's metadata server hands out
         // the Google tokens by the pod's identity, not by a token the pod holds.
         const serviceAccount = new k8s.core.v1.ServiceAccount(
