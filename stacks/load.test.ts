@@ -107,6 +107,8 @@ describe("loadStackConfig: bad configuration names the key and what was expected
         ["antiAffinity not an option", { antiAffinity: "soft" }, "apisix-etcd:antiAffinity", '"required"|"preferred"'],
         ["zoneSpread not an option", { zoneSpread: "always" }, "apisix-etcd:zoneSpread", '"required"|"preferred"'],
         ["storage size in GB", { storage: { size: "20GB" } }, "apisix-etcd:storage.size", 'expected a Kubernetes quantity such as "20Gi"'],
+        ["image with an upper-case path", { image: "UPPER/etcd:v3.5.16" }, "apisix-etcd:image", "expected a container image reference"],
+        ["storage size zero", { storage: { size: "0" } }, "apisix-etcd:storage.size", 'expected a size above 0, got "0"'],
         ["storage size negative", { storage: { size: "-20Gi" } }, "apisix-etcd:storage.size", 'got "-20Gi" (negative)'],
         ["storage class not a DNS label", { storage: { className: "SSD_class" } }, "apisix-etcd:storage.className", "expected a lower-case DNS label"],
         ["storage a string", { storage: "20Gi" }, "apisix-etcd:storage", "expected object"],

@@ -52,8 +52,10 @@ const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
 });
 
 /** `registry[:port]/path[:tag][@sha256:digest]`, the grammar container runtimes accept. */
+// The first component is a registry only with a dot, a port or as localhost (as container runtimes read it);
+// otherwise it is a path component and must be lower case.
 const IMAGE_REFERENCE =
-    /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+    /^(?:(?:localhost|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+)(?::\d+)?\/|[a-zA-Z0-9-]+:\d+\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 const imageReference = z.string().regex(IMAGE_REFERENCE, {
     error: (issue) =>
@@ -108,7 +110,9 @@ export const stackConfigSchema = z.strictObject({
     storage: z
         .strictObject({
             /** Size of each member's data volume. */
-            size: quantity.default("20Gi"),
+            size: quantity
+                .refine((text) => (parseQuantity(text) as number) > 0, { error: (issue) => `expected a size above 0, got "${issue.input}"` })
+                .default("20Gi"),
             /** StorageClass of the data volumes. */
             className: dnsLabel.default("apisix-etcd-ssd"),
             /**
