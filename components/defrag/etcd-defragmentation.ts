@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { scriptPod } from "../script-pod";
 import { scheduledJobLabels, scheduledJobSpec } from "../scheduled-job";
-import { restrictedContainerSecurityContext } from "../security-context";
 import { DEFRAG_SCRIPT } from "./defrag-script";
 
 export interface EtcdDefragmentationArgs {
@@ -76,30 +76,20 @@ export class EtcdDefragmentation extends pulumi.ComponentResource {
                     labels,
                     // Every member at its longest, plus the checks between them.
                     activeDeadlineSeconds: 3600,
-                    pod: {
+                    pod: scriptPod({
                         serviceAccountName: serviceAccount.metadata.name,
-                        containers: [
-                            {
-                                name: "defrag",
-                                image: args.image,
-                                imagePullPolicy: "IfNotPresent",
-                                command: ["/bin/sh", "-c", DEFRAG_SCRIPT],
-                                env: [
-                                    { name: "MEMBERS", value: members },
-                                    { name: "NAMESPACE", value: args.namespace },
-                                    ...(watchesBackups ? [{ name: "BACKUP_SELECTOR", value: selectorOf(args.backupJobLabels!) }] : []),
-                                    { name: "DEFRAG_TIMEOUT", value: String(DEFRAG_TIMEOUT_SECONDS) },
-                                    { name: "HEALTH_TIMEOUT", value: String(HEALTH_TIMEOUT_SECONDS) },
-                                    // kubectl keeps its discovery cache under $HOME; the root filesystem is read-only.
-                                    { name: "HOME", value: "/tmp" },
-                                ],
-                                resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "128Mi" } },
-                                securityContext: restrictedContainerSecurityContext,
-                                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                            },
+                        name: "defrag",
+                        image: args.image,
+                        script: DEFRAG_SCRIPT,
+                        env: [
+                            { name: "MEMBERS", value: members },
+                            { name: "NAMESPACE", value: args.namespace },
+                            ...(watchesBackups ? [{ name: "BACKUP_SELECTOR", value: selectorOf(args.backupJobLabels!) }] : []),
+                            { name: "DEFRAG_TIMEOUT", value: String(DEFRAG_TIMEOUT_SECONDS) },
+                            { name: "HEALTH_TIMEOUT", value: String(HEALTH_TIMEOUT_SECONDS) },
                         ],
-                        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
-                    },
+                        resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+                    }),
                 }),
             },
             { parent: this },

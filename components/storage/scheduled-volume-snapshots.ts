@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { scriptPod } from "../script-pod";
 import { scheduledJobLabels, scheduledJobSpec } from "../scheduled-job";
-import { restrictedContainerSecurityContext } from "../security-context";
 import { VOLUME_SNAPSHOT_SCRIPT } from "./volume-snapshot-script";
 
 export interface ScheduledVolumeSnapshotsArgs {
@@ -96,30 +96,21 @@ export class ScheduledVolumeSnapshots extends pulumi.ComponentResource {
                     schedule: args.schedule,
                     labels,
                     activeDeadlineSeconds: 3600,
-                    pod: {
+                    pod: scriptPod({
                         serviceAccountName: serviceAccount.metadata.name,
-                        containers: [
-                            {
-                                name: "volume-snapshots",
-                                image: args.image,
-                                command: ["/bin/sh", "-c", VOLUME_SNAPSHOT_SCRIPT],
-                                env: [
-                                    { name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-                                    { name: "CLAIMS", value: args.claimNames.join(" ") },
-                                    { name: "CLAIM_LABEL", value: CLAIM_LABEL },
-                                    { name: "SNAPSHOT_CLASS", value: args.snapshotClassName },
-                                    { name: "KEEP", value: String(args.keep) },
-                                    { name: "READY_TIMEOUT", value: READY_TIMEOUT },
-                                    // kubectl keeps its discovery cache under $HOME; the root filesystem is read-only.
-                                    { name: "HOME", value: "/tmp" },
-                                ],
-                                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-                                securityContext: restrictedContainerSecurityContext,
-                                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                            },
+                        name: "volume-snapshots",
+                        image: args.image,
+                        script: VOLUME_SNAPSHOT_SCRIPT,
+                        env: [
+                            { name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                            { name: "CLAIMS", value: args.claimNames.join(" ") },
+                            { name: "CLAIM_LABEL", value: CLAIM_LABEL },
+                            { name: "SNAPSHOT_CLASS", value: args.snapshotClassName },
+                            { name: "KEEP", value: String(args.keep) },
+                            { name: "READY_TIMEOUT", value: READY_TIMEOUT },
                         ],
-                        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
-                    },
+                        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                    }),
                 }),
             },
             { parent: this },
