@@ -173,14 +173,7 @@ describe("the rendered prod StatefulSet run as real etcd members", () => {
     expect(await cluster.process(oldLeader)!.exited).toEqual({ code: null, signal: "SIGKILL" });
     await writer;
 
-    const newLeader = await waitFor(
-      "a new leader",
-      async () => {
-        const leader = await cluster.leader();
-        return leader !== oldLeader && leader;
-      },
-      { timeoutMs: WAIT_MS },
-    );
+    const newLeader = await cluster.newLeader(oldLeader, WAIT_MS);
     expect(members.map((m) => m.name)).toContain(newLeader);
     expect(newLeader).not.toBe(oldLeader);
 

@@ -93,14 +93,7 @@ describe("LocalCluster with real etcd", () => {
     await cluster.killMember(oldLeader);
     expect(cluster.process(oldLeader)?.running).toBe(false);
 
-    const newLeader = await waitFor(
-      "a new leader",
-      async () => {
-        const leader = await cluster.leader();
-        return leader !== oldLeader && leader;
-      },
-      { timeoutMs: WAIT_MS },
-    );
+    const newLeader = await cluster.newLeader(oldLeader, WAIT_MS);
     expect(newLeader).not.toBe(oldLeader);
 
     const survivors = cluster.names.filter((n) => n !== oldLeader);

@@ -152,6 +152,18 @@ export class LocalCluster {
     return leaders[0]?.name;
   }
 
+  /** Waits until a member other than `former` leads; returns its name. */
+  newLeader(former: string, timeoutMs: number): Promise<string> {
+    return waitFor(
+      "a new leader",
+      async () => {
+        const leader = await this.leader();
+        return leader !== former && leader;
+      },
+      { timeoutMs },
+    );
+  }
+
   /** SIGKILLs member `name`'s process group; resolves once it has exited. */
   async killMember(name: string): Promise<void> {
     await this.process(name)?.kill();
