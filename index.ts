@@ -1,12 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
+    AuthBootstrap,
     BackupBucket,
     BackupCronJob,
     BucketWorkloadIdentity,
     EtcdCluster,
+    EtcdCredentials,
     EtcdDefragmentation,
     EtcdMonitoring,
     longestScheduleIntervalSeconds,
+    MemberCertificates,
     MemberStorageClass,
     PdVolumeSnapshotClass,
     ScheduledVolumeSnapshots,
@@ -26,6 +29,12 @@ const NAME = "apisix-etcd";
 const BACKUP_PREFIX = "etcd";
 /** The backup CronJob, whose successes the backup alert watches. */
 const BACKUP_CRON_JOB = `${NAME}-backup`;
+/** The Secret in APISIX's namespace with its etcd host, prefix, user name, password (and CA). */
+const APISIX_SECRET = `${NAME}-credentials`;
+/** etcd users: APISIX's, and one per job that talks to etcd (the volume snapshots do not). */
+const APISIX_USER = "apisix";
+const BACKUP_USER = "backup";
+const DEFRAG_USER = "defrag";
 
 /** The gcp provider's own `gcp:project`; only backups and restores from GCS need it. */
 const gcpProject = (): string => new pulumi.Config("gcp").require("project");
@@ -61,6 +70,8 @@ const cluster = new EtcdCluster(NAME, {
     clientNamespaces: config.clientNamespaces,
     monitoringNamespace: config.monitoringNamespace,
     protect: config.protect,
+    tls: config.tls.mode === "off" ? undefined : { clientTls: config.tls.clientTls },
+    authTokenTtl: config.auth.enabled ? config.auth.tokenTtl : undefined,
     restore: config.restore && {
         source: config.restore.from,
         revisionBump: config.restore.revisionBump,
@@ -68,6 +79,63 @@ const cluster = new EtcdCluster(NAME, {
         serviceAccountAnnotations: restoreReader?.serviceAccountAnnotations,
     },
 });
+
+const certificates =
+    config.tls.mode === "off"
+        ? undefined
+        : new MemberCertificates(`${NAME}-tls`, {
+              namespace: cluster.namespace,
+              secretName: cluster.tlsSecretName!,
+              dnsNames: cluster.certificateDnsNames,
+              labels: cluster.instanceLabels,
+              source:
+                  config.tls.mode === "cert-manager"
+                      ? { kind: "certManager", issuer: config.tls.issuer }
+                      : { kind: "selfSigned", validityDays: config.tls.validityDays },
+          });
+/** The CA the jobs verify the members with, when clients use TLS. */
+const caSecretName = config.tls.mode !== "off" && config.tls.clientTls ? certificates?.secretName : undefined;
+
+function authentication() {
+    const credentials = new EtcdCredentials(`${NAME}-credentials`, {
+        namespace: cluster.namespace,
+        name: NAME,
+        tokenKeySecretName: cluster.tokenKeySecretName!,
+        jobUsers: [BACKUP_USER, DEFRAG_USER],
+        apisix: {
+            user: APISIX_USER,
+            namespace: config.auth.apisixNamespace,
+            secretName: APISIX_SECRET,
+            clientUrl: cluster.clientUrl,
+            prefix: config.auth.apisixPrefix,
+            caCertificate: caSecretName === undefined ? undefined : certificates?.caCertificate,
+        },
+        labels: cluster.instanceLabels,
+    });
+    const secretOf = (user: string) => credentials.userSecretNames[user];
+    new AuthBootstrap(`${NAME}-auth`, {
+        namespace: cluster.namespace,
+        name: `${NAME}-auth`,
+        image: config.snapshots.kubectlImage,
+        schedule: config.auth.schedule,
+        endpoint: cluster.clientUrl,
+        access: { caSecretName, userSecretName: secretOf("root") },
+        roles: [{ name: APISIX_USER, permissions: [{ type: "READWRITE", prefix: config.auth.apisixPrefix }] }],
+        users: [
+            { name: APISIX_USER, secretName: secretOf(APISIX_USER), roles: [APISIX_USER] },
+            // etcd 3.5 serves snapshots and defragments only to users with the root role.
+            { name: BACKUP_USER, secretName: secretOf(BACKUP_USER), roles: ["root"] },
+            { name: DEFRAG_USER, secretName: secretOf(DEFRAG_USER), roles: ["root"] },
+        ],
+        passwordsDigest: credentials.passwordsDigest,
+        members: cluster.statefulSet,
+        instanceLabels: cluster.instanceLabels,
+    });
+    return credentials;
+}
+const credentials = config.auth.enabled ? authentication() : undefined;
+/** How a job reaches etcd as `user`. */
+const accessAs = (user: string) => ({ caSecretName, userSecretName: credentials?.userSecretNames[user] });
 
 if (config.snapshots.enabled) {
     const snapshotClass = new PdVolumeSnapshotClass(`${NAME}-snapshot-class`, { name: `${NAME}-pd` });
@@ -105,6 +173,7 @@ function backups(): { bucketName: pulumi.Output<string>; jobLabels: Readonly<Rec
         etcdImage: config.image,
         cloudSdkImage: config.backup.cloudSdkImage,
         clientUrl: cluster.clientUrl,
+        access: accessAs(BACKUP_USER),
         bucketName: bucket.bucketName,
         objectPrefix: BACKUP_PREFIX,
         snapshotName: NAME,
@@ -124,6 +193,7 @@ if (config.defrag.enabled) {
         image: config.snapshots.kubectlImage,
         instanceLabels: cluster.instanceLabels,
         backupJobLabels: backup?.jobLabels,
+        access: accessAs(DEFRAG_USER),
     });
 }
 
@@ -150,6 +220,8 @@ export const namespace = cluster.namespace;
 export const clientUrl = cluster.clientUrl;
 export const memberClientUrls = cluster.memberClientUrls;
 export const backupBucket = backupBucketName;
+/** APISIX's etcd password (a secret output; the same value is in the Secret `apisix-etcd-credentials` in APISIX's namespace). */
+export const apisixEtcdPassword = credentials?.apisixPassword;
 /** The first step of a restore (docs/restore.md): point the stack's `restore` at the newest backup. */
 export const restoreCommand =
     backupBucketName &&

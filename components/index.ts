@@ -9,3 +9,6 @@ export * from "./backup/bucket-workload-identity";
 export * from "./monitoring/etcd-monitoring";
 export * from "./monitoring/schedule-interval";
 export * from "./defrag/etcd-defragmentation";
+export * from "./access/auth-bootstrap";
+export * from "./access/etcd-credentials";
+export * from "./access/member-certificates";

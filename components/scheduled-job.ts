@@ -25,6 +25,18 @@ export function scheduledJobLabels(instanceLabels: Readonly<Record<string, strin
     };
 }
 
+/** One run: a bounded number of attempts within a deadline, the pod under the restricted security context. */
+export function jobSpec(args: Omit<ScheduledJobArgs, "schedule">): k8s.types.input.batch.v1.JobSpec {
+    return {
+        backoffLimit: 2,
+        activeDeadlineSeconds: args.activeDeadlineSeconds,
+        template: {
+            metadata: { labels: args.labels },
+            spec: { restartPolicy: "Never", securityContext: restrictedPodSecurityContext, ...args.pod },
+        },
+    };
+}
+
 /** How the stack's scheduled jobs run: one at a time, a bounded number of attempts, history kept for diagnosis. */
 export function scheduledJobSpec(args: ScheduledJobArgs): k8s.types.input.batch.v1.CronJobSpec {
     return {
@@ -37,16 +49,6 @@ export function scheduledJobSpec(args: ScheduledJobArgs): k8s.types.input.batch.
         successfulJobsHistoryLimit: 3,
         // Failed runs are kept longer: their pods' logs say why.
         failedJobsHistoryLimit: 5,
-        jobTemplate: {
-            metadata: { labels: args.labels },
-            spec: {
-                backoffLimit: 2,
-                activeDeadlineSeconds: args.activeDeadlineSeconds,
-                template: {
-                    metadata: { labels: args.labels },
-                    spec: { restartPolicy: "Never", securityContext: restrictedPodSecurityContext, ...args.pod },
-                },
-            },
-        },
+        jobTemplate: { metadata: { labels: args.labels }, spec: jobSpec(args) },
     };
 }

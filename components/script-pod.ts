@@ -13,6 +13,9 @@ export interface ScriptPodArgs {
     readonly script: string;
     readonly env: EnvVar[];
     readonly resources: k8s.types.input.core.v1.ResourceRequirements;
+    /** Volumes besides /tmp, and where the container mounts them. */
+    readonly volumes?: k8s.types.input.core.v1.Volume[];
+    readonly volumeMounts?: k8s.types.input.core.v1.VolumeMount[];
 }
 
 /**
@@ -31,9 +34,9 @@ export function scriptPod(args: ScriptPodArgs): k8s.types.input.core.v1.PodSpec 
                 env: [...args.env, { name: "HOME", value: "/tmp" }],
                 resources: args.resources,
                 securityContext: restrictedContainerSecurityContext,
-                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...(args.volumeMounts ?? [])],
             },
         ],
-        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }, ...(args.volumes ?? [])],
     };
 }

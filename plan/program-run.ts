@@ -25,11 +25,34 @@ export class ProgramError extends Error {
     }
 }
 
-/** Providers are not reachable offline: a created resource's state is what the program declared. */
+/**
+ * Providers are not reachable offline: a created resource's state is what the program declared, plus
+ * stand-ins for what a provider generates (passwords, keys, certificates), so that what the program
+ * derives from them is rendered too. The stand-ins are plainly not real values; the providers mark
+ * the secret ones, and the monitor keeps them secret as the engine would.
+ */
 const mocks: pulumi.runtime.Mocks = {
-    newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+    newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, ...generatedOutputs(args.type, args.name) } }),
     call: (args) => args.inputs,
 };
+
+/** What the random and tls providers generate, as the plan's stand-in for resource `name`. */
+export function generatedOutputs(type: string, name: string): Record<string, string> {
+    const pem = (label: string) => `-----BEGIN ${label}-----\n(generated for ${name} at deployment)\n-----END ${label}-----\n`;
+    switch (type) {
+        case "random:index/randomPassword:RandomPassword":
+            return { result: `planned${Buffer.from(name).toString("hex")}` };
+        case "tls:index/privateKey:PrivateKey":
+            return { privateKeyPem: pem("PRIVATE KEY"), publicKeyPem: pem("PUBLIC KEY") };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            return { certPem: pem("CERTIFICATE") };
+        case "tls:index/certRequest:CertRequest":
+            return { certRequestPem: pem("CERTIFICATE REQUEST") };
+        default:
+            return {};
+    }
+}
 
 /** The stack a declaration runs in. */
 export interface MockStack {

@@ -57,8 +57,12 @@ function suggestion(unknown: string, known: readonly string[]): string {
 
 /** Strips defaults and optionality off a schema to reach the object schema inside, if any. */
 function objectSchema(schema: z.ZodType | undefined): z.ZodObject | undefined {
-    while (schema && !(schema instanceof z.ZodObject) && "innerType" in schema.def) {
-        schema = schema.def.innerType as z.ZodType;
+    while (schema && !(schema instanceof z.ZodObject)) {
+        const def = schema.def as { innerType?: z.ZodType; in?: z.ZodType };
+        // Defaults, optionals and refinements wrap their schema in `innerType`; a transform is a pipe from `in`.
+        const inner = def.innerType ?? def.in;
+        if (!inner) break;
+        schema = inner;
     }
     return schema instanceof z.ZodObject ? schema : undefined;
 }

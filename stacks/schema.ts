@@ -62,6 +62,21 @@ const imageReference = z.string().regex(IMAGE_REFERENCE, {
         `expected a container image reference such as "gcr.io/etcd-development/etcd:v3.5.16" (optionally @sha256:<64 hex digits>), got ${JSON.stringify(issue.input)}`,
 });
 
+/** An etcd key prefix as APISIX's `etcd.prefix` names it: a path of one or more segments, no trailing slash. */
+const keyPrefix = z.string().regex(/^(\/[A-Za-z0-9._-]+)+$/, {
+    error: (issue) => `expected a key prefix that is a path such as "/apisix" (segments of A-Z, a-z, 0-9, '.', '_', '-'; no trailing slash), got ${JSON.stringify(issue.input)}`,
+});
+
+/** Go duration, as etcd reads its token TTL. */
+const goDuration = z.string().regex(/^(\d+(h|m|s))+$/, {
+    error: (issue) => `expected a duration such as "10m" or "1h30m", got ${JSON.stringify(issue.input)}`,
+});
+
+/** DNS subdomain (RFC 1123): what Kubernetes accepts as the name of most objects, cert-manager issuers among them. */
+const dnsSubdomain = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    error: (issue) => `expected a lower-case DNS subdomain (a-z, 0-9, '-' and '.'), got ${JSON.stringify(issue.input)}`,
+});
+
 /** GCS bucket names: 3-63 lower-case letters, digits, '-', '_' and '.', starting and ending alphanumeric. */
 const GCS_BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 
@@ -151,6 +166,70 @@ export const stackConfigSchema = z.strictObject({
     clientNamespaces: z.array(dnsLabel).default(["apisix"]),
     /** Namespace of the metrics collector allowed to scrape port 2381 (GKE managed Prometheus). */
     monitoringNamespace: dnsLabel.default("gmp-system"),
+    /**
+     * etcd authentication (components/access): a `root` user, a user for APISIX that may read and write
+     * only `apisixPrefix`, and users for the backup and defragmentation jobs, with generated passwords
+     * delivered as Kubernetes Secrets. Tokens are JWTs signed with a key the stack generates.
+     */
+    auth: z
+        .strictObject({
+            enabled: z.boolean().default(true),
+            /** The key prefix APISIX keeps its configuration under (APISIX's `deployment.etcd.prefix`). */
+            apisixPrefix: keyPrefix.default("/apisix"),
+            /** APISIX's namespace, where the Secret with its etcd user name and password is put. */
+            apisixNamespace: dnsLabel.default("apisix"),
+            /** How long a token stays valid; clients authenticate again when theirs expires. */
+            tokenTtl: goDuration.default("10m"),
+            /**
+             * When the users and roles are converged again besides every `pulumi up` (hourly by default):
+             * repairs what a restore from an older snapshot brought back.
+             */
+            schedule: cronSchedule.default("29 * * * *"),
+        })
+        .prefault({}),
+    /**
+     * Certificates of the members. `self-signed`: the stack creates a CA and the members' certificate.
+     * `cert-manager`: a cert-manager Certificate from `issuer`. `off`: plain http between members and
+     * for clients. With TLS on, peers always authenticate each other with certificates (mutual TLS);
+     * `clientTls` decides whether clients use https too (APISIX then needs the CA).
+     */
+    tls: z
+        .strictObject({
+            mode: z.enum(["off", "self-signed", "cert-manager"]).default("self-signed"),
+            /** Default true with TLS on; only `false` is accepted with `mode: off`. */
+            clientTls: z.boolean().optional(),
+            /** `self-signed`: validity of the members' certificate; the CA lasts ten times as long. */
+            validityDays: integer(30, 3650).optional(),
+            /** `cert-manager`: the issuer that signs the members' certificate. */
+            issuer: z
+                .strictObject({
+                    name: dnsSubdomain,
+                    kind: z.enum(["Issuer", "ClusterIssuer"]).default("Issuer"),
+                    group: dnsSubdomain.default("cert-manager.io"),
+                })
+                .optional(),
+        })
+        .superRefine((tls, ctx) => {
+            const problem = (key: string, message: string) => ctx.addIssue({ code: "custom", path: [key], message });
+            if (tls.mode === "cert-manager" && !tls.issuer) {
+                problem("issuer", 'expected the cert-manager issuer of the members\' certificate ({ name: <issuer>, kind: Issuer or ClusterIssuer }) with mode "cert-manager"');
+            }
+            if (tls.mode !== "cert-manager" && tls.issuer) problem("issuer", `only read with mode "cert-manager", got mode "${tls.mode}"`);
+            if (tls.mode !== "self-signed" && tls.validityDays !== undefined) problem("validityDays", `only read with mode "self-signed", got mode "${tls.mode}"`);
+            if (tls.mode === "off" && tls.clientTls) problem("clientTls", 'expected false or no value with mode "off" (client TLS needs certificates)');
+        })
+        .transform((tls) => {
+            const clients = tls.clientTls ?? true;
+            switch (tls.mode) {
+                case "off":
+                    return { mode: tls.mode };
+                case "self-signed":
+                    return { mode: tls.mode, clientTls: clients, validityDays: tls.validityDays ?? 365 };
+                case "cert-manager":
+                    return { mode: tls.mode, clientTls: clients, issuer: tls.issuer! };
+            }
+        })
+        .prefault({}),
     /** Protect the namespace and the StatefulSet from deletion and replacement by Pulumi. */
     protect: z.boolean().default(true),
     backup: z

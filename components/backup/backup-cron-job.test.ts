@@ -14,7 +14,8 @@ const args: BackupCronJobArgs = {
     instanceLabels,
     etcdImage: "gcr.io/etcd-development/etcd:v3.5.16",
     cloudSdkImage: "gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim",
-    clientUrl: "http://apisix-etcd.etcd.svc.cluster.local:2379",
+    clientUrl: "https://apisix-etcd.etcd.svc.cluster.local:2379",
+    access: { userSecretName: "apisix-etcd-user-backup", caSecretName: "apisix-etcd-tls" },
     bucketName: "apisix-prod-apisix-etcd-backups",
     objectPrefix: "etcd",
     snapshotName: "apisix-etcd",
@@ -73,6 +74,27 @@ test("saves a snapshot through the client Service, then restores it, both with t
         command: ["/usr/local/bin/etcdutl"],
         args: ["snapshot", "restore", "/backup/snapshot.db", "--data-dir", "/backup/verify"],
     });
+});
+
+test("the snapshot step authenticates as the backup user from its Secret and verifies the members with the CA only", () => {
+    const [save, verify] = pod().initContainers;
+    const secretRef = (name: string) => save.env.find((e: any) => e.name === name)?.valueFrom?.secretKeyRef;
+    expect(secretRef("ETCDCTL_USER")).toEqual({ name: "apisix-etcd-user-backup", key: "username" });
+    expect(secretRef("ETCDCTL_PASSWORD")).toEqual({ name: "apisix-etcd-user-backup", key: "password" });
+    expect(envOf(save).ETCDCTL_CACERT).toBe("/etc/etcd-ca/ca.crt");
+    expect(save.volumeMounts).toContainEqual({ name: "etcd-ca", mountPath: "/etc/etcd-ca", readOnly: true });
+    // The members' key stays out of the backup pod: only ca.crt of their Secret is projected.
+    expect(pod().volumes).toContainEqual({ name: "etcd-ca", secret: { secretName: "apisix-etcd-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } });
+    expect(verify.env ?? []).toEqual([]);
+});
+
+test("without a user or a CA the snapshot step is anonymous over plain http", async () => {
+    const plain = await declareUnderMocks(() => new BackupCronJob("plain", { ...args, name: "plain", access: {} }));
+    const cron = childrenOf(plain, "apisix-etcd:index:BackupCronJob", "plain").find((r) => r.inputs.kind === "CronJob")!.inputs as any;
+    const [save] = cron.spec.jobTemplate.spec.template.spec.initContainers;
+    expect(save.env.map((e: any) => e.name)).not.toEqual(expect.arrayContaining(["ETCDCTL_USER"]));
+    expect(save.env.map((e: any) => e.name).filter((n: string) => /USER|PASSWORD|CACERT/.test(n))).toEqual([]);
+    expect(cron.spec.jobTemplate.spec.template.spec.volumes.map((v: any) => v.name)).not.toContain("etcd-ca");
 });
 
 test("only then uploads it with the Cloud SDK image, to the bucket, never as a composite upload", () => {

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { CA_FILE, caMounts, caVolumes, EtcdClientAccess, userEnvironment } from "../access/etcd-client-access";
 import { restrictedContainerSecurityContext } from "../security-context";
 import { UPLOAD_SCRIPT } from "./upload-script";
 
@@ -12,6 +13,8 @@ export interface BackupStepsArgs {
     readonly cloudSdkImage: string;
     /** The client Service's URL. */
     readonly clientUrl: pulumi.Input<string>;
+    /** The backup's etcd user and the CA of the members. */
+    readonly access: EtcdClientAccess;
     readonly bucketName: pulumi.Input<string>;
     /** Folder of the backups in the bucket, e.g. `etcd`. */
     readonly objectPrefix: string;
@@ -50,9 +53,11 @@ export function backupPodSpec(args: BackupStepsArgs): PodSpec {
                     { name: "ETCDCTL_DIAL_TIMEOUT", value: "10s" },
                     // Bounds the whole transfer, not one request: leave room for a database at its quota.
                     { name: "ETCDCTL_COMMAND_TIMEOUT", value: "15m" },
+                    ...userEnvironment(args.access, { user: "ETCDCTL_USER", password: "ETCDCTL_PASSWORD" }),
+                    ...(args.access.caSecretName === undefined ? [] : [{ name: "ETCDCTL_CACERT", value: CA_FILE }]),
                 ],
                 resources: etcdResources,
-                volumeMounts: [work],
+                volumeMounts: [work, ...caMounts(args.access)],
             },
             {
                 ...etcdStep,
@@ -92,6 +97,7 @@ export function backupPodSpec(args: BackupStepsArgs): PodSpec {
             // The snapshot and the data dir restored from it, each at most the quota, plus the WAL.
             { name: "backup", emptyDir: { sizeLimit: `${Math.ceil((2 * args.maxDatabaseBytes) / MIB) + 512}Mi` } },
             { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+            ...caVolumes(args.access),
         ],
     };
 }

@@ -6,7 +6,10 @@
  * - MEMBERS: the members' client URLs, space-separated (every member, not the client Service);
  * - NAMESPACE and BACKUP_SELECTOR: where and by which labels to find the backup Jobs (unset: none);
  * - DEFRAG_TIMEOUT: seconds one member's defragmentation may take;
- * - HEALTH_TIMEOUT: seconds the cluster may take to be healthy again after one member's.
+ * - HEALTH_TIMEOUT: seconds the cluster may take to be healthy again after one member's;
+ * - CACERT: the CA to verify https members with (unset: plain http);
+ * - ETCD_USER and ETCD_PASSWORD: the etcd user to defragment as (unset, or authentication not yet
+ *   enabled: anonymous). A token is fetched before each member, since one lives only minutes.
  *
  * One member at a time, the leader last (a defragmenting member blocks its reads and writes; a
  * follower's pause costs no election, and the leader's comes when all others are done). Before each
@@ -30,9 +33,32 @@ fail() {
   log "FAILED: $*; defragmented:\${done_list:- none}"
   exit 1
 }
-call() { curl --silent --show-error --fail --max-time "$3" -X POST -H 'Content-Type: application/json' --data '{}' "$1/v3/$2"; }
+tls_opts=""
+if [ -n "\${CACERT:-}" ]; then tls_opts="--cacert $CACERT"; fi
+auth_header="\${HOME:-/tmp}/etcd-auth-header"
+rm -f "$auth_header"
+auth_opts=""
+call() { curl --silent --show-error --fail --max-time "$3" $tls_opts $auth_opts -X POST -H 'Content-Type: application/json' --data '{}' "$1/v3/$2"; }
 field() { sed -n "s/.*\\"$1\\":\\"\\\\([0-9]*\\\\)\\".*/\\\\1/p"; }
-health_of() { curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' "$1/health" || true; }
+health_of() { curl --silent --output /dev/null --max-time 5 $tls_opts --write-out '%{http_code}' "$1/health" || true; }
+
+# Fetches a token for ETCD_USER into the header file, which keeps it off the command lines.
+authenticate() {
+  [ -n "\${ETCD_USER:-}" ] || return 0
+  answer=$(printf '{"name":"%s","password":"%s"}' "$ETCD_USER" "$ETCD_PASSWORD" |
+    curl --silent --show-error --max-time 5 $tls_opts -X POST -H 'Content-Type: application/json' --data @- "$1/v3/auth/authenticate") ||
+    skip "member $1 does not answer an authentication request"
+  token=$(printf '%s' "$answer" | sed -n 's/.*"token":"\\([^"]*\\)".*/\\1/p')
+  if [ -n "$token" ]; then
+    printf 'Authorization: %s\\n' "$token" >"$auth_header"
+    auth_opts="-H @$auth_header"
+  else
+    case "$answer" in
+      *"authentication is not enabled"*) auth_opts="" ;;
+      *) fail "cannot authenticate as $ETCD_USER: $answer" ;;
+    esac
+  fi
+}
 count() { set -- $1; echo $#; }
 expected=$(count "$MEMBERS")
 
@@ -42,6 +68,9 @@ check_cluster() {
   for url in $MEMBERS; do
     code=$(health_of "$url")
     [ "$code" = 200 ] || skip "member $url is not healthy (/health answered \${code:-nothing})"
+  done
+  authenticate "\${MEMBERS%% *}"
+  for url in $MEMBERS; do
     status=$(call "$url" maintenance/status 5) || skip "member $url does not answer a status request"
     id=$(printf '%s' "$status" | field member_id)
     leader=$(printf '%s' "$status" | field leader)

@@ -14,6 +14,7 @@ const args: EtcdDefragmentationArgs = {
     image: "alpine/k8s:1.34.1",
     instanceLabels,
     backupJobLabels: { ...instanceLabels, "app.kubernetes.io/component": "backup" },
+    access: { userSecretName: "apisix-etcd-user-defrag", caSecretName: "apisix-etcd-tls" },
 };
 
 let resources: RegisteredResource[];
@@ -59,13 +60,25 @@ test("the CronJob runs one at a time, bounded, on the schedule, with pods that r
     expect(spec.jobTemplate.spec.template.metadata.labels["app.kubernetes.io/component"]).toBe("defrag");
 });
 
-test("the pod is restricted, runs the script in the kubectl image, and mounts only a writable /tmp", () => {
+test("the pod is restricted, runs the script in the kubectl image, and mounts only a writable /tmp and the CA", () => {
     expect(pod()).toMatchObject({ restartPolicy: "Never", securityContext: restrictedPodSecurityContext, serviceAccountName: args.name });
     const [container] = pod().containers;
     expect(pod().initContainers).toBeUndefined();
     expect(container).toMatchObject({ image: "alpine/k8s:1.34.1", command: ["/bin/sh", "-c", DEFRAG_SCRIPT], securityContext: restrictedContainerSecurityContext });
     expect(container.resources.limits.memory).toBeDefined();
-    expect(container.volumeMounts).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
+    expect(container.volumeMounts).toEqual([
+        { name: "tmp", mountPath: "/tmp" },
+        { name: "etcd-ca", mountPath: "/etc/etcd-ca", readOnly: true },
+    ]);
+    expect(pod().volumes).toContainEqual({ name: "etcd-ca", secret: { secretName: "apisix-etcd-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } });
+});
+
+test("the script authenticates as the defragmentation user, whose name and password come from its Secret", () => {
+    const refs = Object.fromEntries(pod().containers[0].env.filter((e: any) => e.valueFrom).map((e: any) => [e.name, e.valueFrom.secretKeyRef]));
+    expect(refs).toEqual({
+        ETCD_USER: { name: "apisix-etcd-user-defrag", key: "username" },
+        ETCD_PASSWORD: { name: "apisix-etcd-user-defrag", key: "password" },
+    });
 });
 
 test("the script gets every member's URL, the backup Jobs' selector and its timeouts", () => {
@@ -75,6 +88,9 @@ test("the script gets every member's URL, the backup Jobs' selector and its time
         BACKUP_SELECTOR: "app.kubernetes.io/instance=apisix-etcd,app.kubernetes.io/part-of=apisix,app.kubernetes.io/component=backup",
         DEFRAG_TIMEOUT: "600",
         HEALTH_TIMEOUT: "120",
+        CACERT: "/etc/etcd-ca/ca.crt",
+        ETCD_USER: undefined,
+        ETCD_PASSWORD: undefined,
         HOME: "/tmp",
     });
 });

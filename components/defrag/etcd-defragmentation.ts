@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { CA_FILE, caMounts, caVolumes, EtcdClientAccess, userEnvironment } from "../access/etcd-client-access";
 import { scriptPod } from "../script-pod";
 import { scheduledJobLabels, scheduledJobSpec } from "../scheduled-job";
 import { DEFRAG_SCRIPT } from "./defrag-script";
@@ -19,6 +20,8 @@ export interface EtcdDefragmentationArgs {
     readonly instanceLabels: Readonly<Record<string, string>>;
     /** Labels of the backup Jobs: a run skips while one of them is active. Unset: there are no backups. */
     readonly backupJobLabels?: Readonly<Record<string, string>>;
+    /** The etcd user that defragments, and the CA of the members. */
+    readonly access: EtcdClientAccess;
 }
 
 /** How long one member's defragmentation may take: it rewrites the whole database (at most the quota). */
@@ -87,8 +90,12 @@ export class EtcdDefragmentation extends pulumi.ComponentResource {
                             ...(watchesBackups ? [{ name: "BACKUP_SELECTOR", value: selectorOf(args.backupJobLabels!) }] : []),
                             { name: "DEFRAG_TIMEOUT", value: String(DEFRAG_TIMEOUT_SECONDS) },
                             { name: "HEALTH_TIMEOUT", value: String(HEALTH_TIMEOUT_SECONDS) },
+                            ...(args.access.caSecretName === undefined ? [] : [{ name: "CACERT", value: CA_FILE }]),
+                            ...userEnvironment(args.access, { user: "ETCD_USER", password: "ETCD_PASSWORD" }),
                         ],
                         resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+                        volumes: caVolumes(args.access),
+                        volumeMounts: caMounts(args.access),
                     }),
                 }),
             },

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { memberDataDir } from "./member-environment";
 import { DATA_VOLUME, memberPodTemplate } from "./member-pod";
+import { MemberSecurity } from "./member-security";
 import { MemberRestoreArgs, memberRestoreSteps } from "./restore-init";
 import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
 
@@ -35,6 +36,13 @@ export interface EtcdClusterArgs {
     readonly protect: boolean;
     /** Only to recover lost data: members with an empty data dir restore it from this snapshot first. */
     readonly restore?: MemberRestoreArgs;
+    /** Members use certificates from the Secret named {@link EtcdCluster.tlsSecretName}; unset: plain http. */
+    readonly tls?: { readonly clientTls: boolean };
+    /**
+     * How long an authentication token lives. Set, the members sign tokens with the key pair in the Secret
+     * {@link EtcdCluster.tokenKeySecretName}; unset, no tokens are configured (no authentication).
+     */
+    readonly authTokenTtl?: string;
 }
 
 /** Where each member's data volume is mounted. */
@@ -52,7 +60,7 @@ export function quorum(replicas: number): number {
 export class EtcdCluster extends pulumi.ComponentResource {
     /** The namespace the cluster lives in. */
     public readonly namespace: pulumi.Output<string>;
-    /** The URL clients use: `http://<name>.<namespace>.svc.<domain>:2379`. */
+    /** The URL clients use: `http(s)://<name>.<namespace>.svc.<domain>:2379`. */
     public readonly clientUrl: pulumi.Output<string>;
     /** Each member's own client URL, for maintenance that must visit every member. */
     public readonly memberClientUrls: pulumi.Output<string[]>;
@@ -61,6 +69,12 @@ export class EtcdCluster extends pulumi.ComponentResource {
     /** Labels of every pod of this cluster's stack (members and the jobs that talk to them). */
     public readonly instanceLabels: Readonly<Record<string, string>>;
     public readonly statefulSet: k8s.apps.v1.StatefulSet;
+    /** The Secret with the members' certificate (`tls.crt`, `tls.key`, `ca.crt`), when TLS is on. */
+    public readonly tlsSecretName?: string;
+    /** The Secret with the token signing key pair (`jwt.key`, `jwt.pub`), when tokens are configured. */
+    public readonly tokenKeySecretName?: string;
+    /** Every name clients and peers reach the members by: what the members' certificate must cover. */
+    public readonly certificateDnsNames: readonly string[];
     /** The members' PersistentVolumeClaims, `<claim template>-<member>`, in ordinal order. */
     public readonly dataClaimNames: readonly string[];
 
@@ -70,7 +84,15 @@ export class EtcdCluster extends pulumi.ComponentResource {
             throw new pulumi.ResourceError(`replicas must be a positive integer, got ${args.replicas}`, this);
         }
 
-        const topology = new ClusterTopology(args);
+        const topology = new ClusterTopology({ ...args, peerTls: args.tls !== undefined, clientTls: args.tls?.clientTls === true });
+        // The Secrets are named here and written by their own components: a member pod waits until its Secrets exist.
+        this.tlsSecretName = args.tls && `${args.name}-tls`;
+        this.tokenKeySecretName = args.authTokenTtl === undefined ? undefined : `${args.name}-token-key`;
+        const security: MemberSecurity = {
+            tls: args.tls && { secretName: this.tlsSecretName!, clientTls: args.tls.clientTls },
+            authTokens: args.authTokenTtl === undefined ? undefined : { secretName: this.tokenKeySecretName!, ttl: args.authTokenTtl },
+        };
+        this.certificateDnsNames = topology.certificateDnsNames;
         this.instanceLabels = { "app.kubernetes.io/instance": args.name, "app.kubernetes.io/part-of": "apisix" };
         this.memberLabels = { ...this.instanceLabels, "app.kubernetes.io/name": "etcd" };
         const labels = { ...this.memberLabels, "app.kubernetes.io/managed-by": "pulumi" };
@@ -142,6 +164,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         dataMountPath: DATA_MOUNT_PATH,
                         quotaBackendBytes: args.quotaBackendBytes,
                         autoCompaction: args.autoCompaction,
+                        security,
                         restore:
                             args.restore &&
                             memberRestoreSteps({

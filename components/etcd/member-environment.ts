@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import { MemberSecurity, securitySettings } from "./member-security";
 import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -10,6 +11,7 @@ export interface MemberSettings {
     /** `--quota-backend-bytes`, in bytes. */
     readonly quotaBackendBytes: number;
     readonly autoCompaction: { readonly mode: "periodic" | "revision"; readonly retention: string };
+    readonly security: MemberSecurity;
 }
 
 /** etcd's data dir: a folder inside the data volume's mount. */
@@ -27,8 +29,9 @@ export function memberEnvironment(topology: ClusterTopology, settings: MemberSet
     const etcd: Record<string, string> = {
         ETCD_NAME: self,
         ETCD_DATA_DIR: memberDataDir(settings.dataMountPath),
-        ETCD_LISTEN_PEER_URLS: `http://0.0.0.0:${PEER_PORT}`,
-        ETCD_LISTEN_CLIENT_URLS: `http://0.0.0.0:${CLIENT_PORT}`,
+        ETCD_LISTEN_PEER_URLS: `${settings.security.tls ? "https" : "http"}://0.0.0.0:${PEER_PORT}`,
+        ETCD_LISTEN_CLIENT_URLS: `${settings.security.tls?.clientTls ? "https" : "http"}://0.0.0.0:${CLIENT_PORT}`,
+        // Plain http even with TLS on: it serves only /metrics and /health (the probes and Prometheus).
         ETCD_LISTEN_METRICS_URLS: `http://0.0.0.0:${METRICS_PORT}`,
         ETCD_INITIAL_ADVERTISE_PEER_URLS: topology.peerUrl(self),
         ETCD_ADVERTISE_CLIENT_URLS: topology.clientUrlOf(self),
@@ -44,6 +47,7 @@ export function memberEnvironment(topology: ClusterTopology, settings: MemberSet
         // A member whose data diverged from its peers refuses to start instead of serving it.
         ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK: "true",
         ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME: "5m",
+        ...securitySettings(settings.security),
         ETCD_LOGGER: "zap",
         ETCD_LOG_LEVEL: "info",
     };

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../security-context";
 import { memberEnvironment, MemberSettings } from "./member-environment";
+import { securityVolumes } from "./member-security";
 import { MemberRestoreSteps } from "./restore-init";
 import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
 
@@ -38,6 +39,8 @@ export function memberPodTemplate(args: MemberPodArgs): PodTemplateSpec {
         timeoutSeconds: 5,
         failureThreshold,
     });
+    const security = securityVolumes(args.security);
+    const volumes = [...(args.restore?.volumes ?? []), ...security.volumes];
     return {
         metadata: { labels: args.labels },
         spec: {
@@ -61,7 +64,7 @@ export function memberPodTemplate(args: MemberPodArgs): PodTemplateSpec {
                 },
             ],
             initContainers: args.restore?.initContainers,
-            volumes: args.restore?.volumes,
+            volumes: volumes.length > 0 ? volumes : undefined,
             containers: [
                 {
                     name: "etcd",
@@ -80,7 +83,7 @@ export function memberPodTemplate(args: MemberPodArgs): PodTemplateSpec {
                     readinessProbe: probe(CLUSTER_HEALTH, 5, 3),
                     resources: args.resources,
                     securityContext: restrictedContainerSecurityContext,
-                    volumeMounts: [{ name: DATA_VOLUME, mountPath: args.dataMountPath }],
+                    volumeMounts: [{ name: DATA_VOLUME, mountPath: args.dataMountPath }, ...security.mounts],
                 },
             ],
         },

@@ -13,7 +13,7 @@ import { EtcdCluster, EtcdClusterArgs } from "./cluster";
 import { memberRestoreSteps, MemberRestoreStepsArgs } from "./restore-init";
 import { ClusterTopology } from "./topology";
 
-const topology = new ClusterTopology({ name: "apisix-etcd", namespace: "etcd", replicas: 3, clusterDomain: "cluster.local" });
+const topology = new ClusterTopology({ name: "apisix-etcd", namespace: "etcd", replicas: 3, clusterDomain: "cluster.local", peerTls: false, clientTls: false });
 const URL = "gs://apisix-prod-apisix-etcd-backups/etcd/2026/apisix-etcd-20260101T001700Z.db";
 const base: MemberRestoreStepsArgs = {
     source: { kind: "gcs", url: URL },

@@ -16,6 +16,10 @@ export interface ClusterTopologyArgs {
     readonly replicas: number;
     /** Kubernetes cluster DNS domain, usually `cluster.local`. */
     readonly clusterDomain: string;
+    /** Whether members talk to each other over TLS (https peer URLs). */
+    readonly peerTls: boolean;
+    /** Whether clients reach the members over TLS (https client URLs). */
+    readonly clientTls: boolean;
 }
 
 export class ClusterTopology {
@@ -31,9 +35,38 @@ export class ClusterTopology {
         return this.args.name;
     }
 
-    /** The address clients use: `http://apisix-etcd.etcd.svc.cluster.local:2379`. */
+    private get clientScheme(): string {
+        return this.args.clientTls ? "https" : "http";
+    }
+
+    /** The client Service's DNS name: `apisix-etcd.etcd.svc.cluster.local`. */
+    get clientServiceHost(): string {
+        return `${this.clientServiceName}.${this.args.namespace}.svc.${this.args.clusterDomain}`;
+    }
+
+    /** The address clients use: `http(s)://apisix-etcd.etcd.svc.cluster.local:2379`. */
     get clientUrl(): string {
-        return `http://${this.clientServiceName}.${this.args.namespace}.svc.${this.args.clusterDomain}:${CLIENT_PORT}`;
+        return `${this.clientScheme}://${this.clientServiceHost}:${CLIENT_PORT}`;
+    }
+
+    /**
+     * Every name a client or a peer may reach a member by, for the members' certificate: each
+     * member's pod DNS name (and a wildcard for members added later), both Services in short and
+     * full forms.
+     */
+    get certificateDnsNames(): string[] {
+        const withinCluster = (service: string) => [
+            service,
+            `${service}.${this.args.namespace}`,
+            `${service}.${this.args.namespace}.svc`,
+            `${service}.${this.args.namespace}.svc.${this.args.clusterDomain}`,
+        ];
+        return [
+            ...this.memberNames.map((member) => this.memberHost(member)),
+            `*.${this.headlessServiceName}.${this.args.namespace}.svc.${this.args.clusterDomain}`,
+            ...withinCluster(this.clientServiceName),
+            ...withinCluster(this.headlessServiceName),
+        ];
     }
 
     get memberNames(): string[] {
@@ -46,11 +79,11 @@ export class ClusterTopology {
     }
 
     peerUrl(member: string): string {
-        return `http://${this.memberHost(member)}:${PEER_PORT}`;
+        return `${this.args.peerTls ? "https" : "http"}://${this.memberHost(member)}:${PEER_PORT}`;
     }
 
     clientUrlOf(member: string): string {
-        return `http://${this.memberHost(member)}:${CLIENT_PORT}`;
+        return `${this.clientScheme}://${this.memberHost(member)}:${CLIENT_PORT}`;
     }
 
     /** etcd's `--initial-cluster`: every member's name and peer URL. */

@@ -32,13 +32,15 @@ export interface PodStepsMapping {
     readonly replace?: Readonly<Record<string, string>>;
     /** Binary name (the command's basename) -> local executable. */
     readonly binaries: Readonly<Record<string, string>>;
+    /** `<secret>/<key>` -> the value an `env[].valueFrom.secretKeyRef` reads; an optional ref without one stays unset. */
+    readonly secretKeyRefs?: Readonly<Record<string, string>>;
 }
 
 interface ContainerManifest {
     name: string;
     command?: string[];
     args?: string[];
-    env?: { name: string; value?: string; valueFrom?: unknown }[];
+    env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } }[];
     volumeMounts?: { name: string; mountPath: string }[];
 }
 
@@ -75,7 +77,13 @@ export function containerStep(container: ContainerManifest, mapping: PodStepsMap
     };
     const env = new Map<string, string>();
     for (const variable of container.env ?? []) {
-        if (variable.valueFrom !== undefined) throw new Error(`container ${container.name}: env ${variable.name} uses valueFrom, which has no local stand-in`);
+        if (variable.valueFrom !== undefined) {
+            const ref = variable.valueFrom.secretKeyRef;
+            const value = ref && mapping.secretKeyRefs?.[`${ref.name}/${ref.key}`];
+            if (value !== undefined) env.set(variable.name, value);
+            else if (!ref?.optional) throw new Error(`container ${container.name}: env ${variable.name} uses valueFrom ${JSON.stringify(variable.valueFrom)}, which has no local stand-in`);
+            continue;
+        }
         env.set(variable.name, localize(expandKubernetesReferences(variable.value ?? "", (name) => env.get(name))));
     }
     const [command, ...args] = [...container.command, ...(container.args ?? [])].map((part) => expandKubernetesReferences(part, (name) => env.get(name)));
