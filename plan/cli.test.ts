@@ -116,6 +116,8 @@ describe("plan CLI refusals", () => {
             [["apisix-etcd:quotaBackendBytes"], "64Gi"],
             [["apisix-etcd:storageClass"], "fast"],
             [["apisix-etcd:backup", "schedule"], "99 * * * *"],
+            [["apisix-etcd:tls"], { mode: "cert-manager" }],
+            [["apisix-etcd:auth", "apisixPrefix"], "apisix/"],
         ]);
         const syntaxError = path.join(work, "Pulumi.syntax.yaml");
         fs.writeFileSync(syntaxError, "config:\n  apisix-etcd:replicas: [3\n  apisix-etcd:image: x\n");
@@ -148,10 +150,12 @@ describe("plan CLI refusals", () => {
     test("a bad configuration: exit 2, every bad key named on stderr", () => {
         const { status, stderr, stdout } = runs.badConfig;
         expect(status).toBe(2);
-        expect(stderr).toContain("invalid stack configuration (3 problems)");
+        expect(stderr).toContain("invalid stack configuration (5 problems)");
         expect(stderr).toMatch(/apisix-etcd:quotaBackendBytes: .*at most 8Gi/);
         expect(stderr).toMatch(/apisix-etcd:storageClass: unknown key/);
         expect(stderr).toMatch(/apisix-etcd:backup\.schedule: expected a cron schedule/);
+        expect(stderr).toMatch(/apisix-etcd:tls\.issuer: expected the cert-manager issuer .* with mode "cert-manager"/);
+        expect(stderr).toMatch(/apisix-etcd:auth\.apisixPrefix: expected a key prefix that is a path such as "\/apisix".*got "apisix\/"/);
         expect(stdout).not.toContain("Wrote");
     });
 

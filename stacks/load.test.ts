@@ -37,9 +37,23 @@ describe("loadStackConfig: good configuration", () => {
             protect: true,
             backup: { enabled: true, retentionDays: 30, location: "EU" },
             snapshots: { enabled: true, keep: 7 },
+            auth: { enabled: true, apisixPrefix: "/apisix", apisixNamespace: "apisix", tokenTtl: "10m" },
+            tls: { mode: "self-signed", clientTls: true, validityDays: 365 },
         });
         expect(typeof loaded.backup.schedule).toBe("string");
         expect(typeof loaded.snapshots.schedule).toBe("string");
+    });
+
+    test("each TLS mode keeps only its own settings, with their defaults", () => {
+        const tls = (value: unknown) => loadStackConfig({ "apisix-etcd:tls": JSON.stringify(value) }).tls;
+        expect(tls({ mode: "off" })).toEqual({ mode: "off" });
+        expect(tls({ mode: "off", clientTls: false })).toEqual({ mode: "off" });
+        expect(tls({ clientTls: false })).toEqual({ mode: "self-signed", clientTls: false, validityDays: 365 });
+        expect(tls({ mode: "cert-manager", issuer: { name: "etcd-ca" } })).toEqual({
+            mode: "cert-manager",
+            clientTls: true,
+            issuer: { name: "etcd-ca", kind: "Issuer", group: "cert-manager.io" },
+        });
     });
 
     test("values arrive as Pulumi's strings and are parsed to their types", () => {
@@ -130,6 +144,19 @@ describe("loadStackConfig: bad configuration names the key and what was expected
         ["backup enabled a string", { backup: { enabled: "true" } }, "apisix-etcd:backup.enabled", "expected boolean"],
         ["snapshot schedule", { snapshots: { schedule: "@sometimes" } }, "apisix-etcd:snapshots.schedule", "expected a cron schedule"],
         ["snapshots keep", { snapshots: { keep: 101 } }, "apisix-etcd:snapshots.keep", "expected an integer from 1 to 100, got 101"],
+        ["auth prefix without a leading slash", { auth: { apisixPrefix: "apisix" } }, "apisix-etcd:auth.apisixPrefix", 'expected a key prefix that is a path such as "/apisix"'],
+        ["auth prefix with a trailing slash", { auth: { apisixPrefix: "/apisix/" } }, "apisix-etcd:auth.apisixPrefix", 'got "/apisix/"'],
+        ["auth prefix with a space", { auth: { apisixPrefix: "/api six" } }, "apisix-etcd:auth.apisixPrefix", "expected a key prefix"],
+        ["auth namespace", { auth: { apisixNamespace: "APISIX" } }, "apisix-etcd:auth.apisixNamespace", "expected a lower-case DNS label"],
+        ["token ttl prose", { auth: { tokenTtl: "ten minutes" } }, "apisix-etcd:auth.tokenTtl", 'expected a duration such as "10m"'],
+        ["auth enabled a word", { auth: { enabled: "on" } }, "apisix-etcd:auth.enabled", "expected boolean"],
+        ["tls mode", { tls: { mode: "sometimes" } }, "apisix-etcd:tls.mode", '"off"|"self-signed"|"cert-manager"'],
+        ["cert-manager without an issuer", { tls: { mode: "cert-manager" } }, "apisix-etcd:tls.issuer", 'expected the cert-manager issuer of the members\' certificate'],
+        ["cert-manager issuer without a name", { tls: { mode: "cert-manager", issuer: { kind: "ClusterIssuer" } } }, "apisix-etcd:tls.issuer.name", "expected string"],
+        ["cert-manager issuer kind", { tls: { mode: "cert-manager", issuer: { name: "ca", kind: "Vault" } } }, "apisix-etcd:tls.issuer.kind", '"Issuer"|"ClusterIssuer"'],
+        ["an issuer without cert-manager", { tls: { mode: "self-signed", issuer: { name: "ca" } } }, "apisix-etcd:tls.issuer", 'only read with mode "cert-manager"'],
+        ["client TLS without certificates", { tls: { mode: "off", clientTls: true } }, "apisix-etcd:tls.clientTls", 'expected false or no value with mode "off"'],
+        ["certificate validity too short", { tls: { validityDays: 7 } }, "apisix-etcd:tls.validityDays", "expected an integer from 30 to 3650, got 7"],
     ])("%s", (_, values, key, fragment) => {
         const problems = problemsOf(config(values));
         expect(problems).toHaveLength(1);
@@ -169,6 +196,8 @@ describe("loadStackConfig: unknown keys", () => {
         [{ storage: { classname: "ssd" } }, "apisix-etcd:storage.classname", "className"],
         [{ resources: { limits: { memroy: "1Gi" } } }, "apisix-etcd:resources.limits.memroy", "memory"],
         [{ backup: { retentionDay: 7 } }, "apisix-etcd:backup.retentionDay", "retentionDays"],
+        [{ tls: { mdoe: "off" } }, "apisix-etcd:tls.mdoe", "mode"],
+        [{ auth: { apisixPrefx: "/apisix" } }, "apisix-etcd:auth.apisixPrefx", "apisixPrefix"],
     ])("%j is unknown, with the key it probably meant", (values, key, meant) => {
         const problems = problemsOf(config(values));
         const problem = problems.find((p) => p.key === key);

@@ -44,14 +44,12 @@ const WAIT_TIMEOUT_SECONDS = 300;
 
 const base64 = (bytes: Buffer | string): string => Buffer.from(bytes).toString("base64");
 
-/** etcd's range end for "every key starting with `prefix`": the prefix with its last byte plus one. */
+/** etcd's range end for "every key starting with `prefix`": the prefix with its last byte plus one (UTF-8 has no 0xff byte). */
 export function prefixRangeEnd(prefix: string): Buffer {
     const end = Buffer.from(prefix);
-    let last = end.length - 1;
-    while (last >= 0 && end[last] === 0xff) last--;
-    if (last < 0) throw new Error(`prefix ${JSON.stringify(prefix)} has no range end`);
-    end[last] += 1;
-    return end.subarray(0, last + 1);
+    if (end.length === 0) throw new Error("an empty prefix has no range end");
+    end[end.length - 1] += 1;
+    return end;
 }
 
 /** The script's ROLES lines: `<role> <type> <key base64> <range end base64>`. */
