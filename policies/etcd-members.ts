@@ -1,4 +1,4 @@
-import { Container, StatefulSet } from "./kubernetes-objects";
+import { commandWords, Container, StatefulSet } from "./kubernetes-objects";
 
 /** The StatefulSet type token, as resources arrive at the pack. */
 export const STATEFUL_SET = "kubernetes:apps/v1:StatefulSet";
@@ -25,7 +25,7 @@ export function isEtcdStatefulSet(type: string, props: unknown): props is Statef
  * command line, or the `ETCD_FLAG` environment variable that etcd reads for every flag.
  */
 export function etcdSetting(container: Container, flag: string): string | undefined {
-    const words = [...(container.command ?? []), ...(container.args ?? [])];
+    const words = commandWords(container);
     for (const [index, word] of words.entries()) {
         if (word.startsWith(`--${flag}=`)) {
             return word.slice(flag.length + 3);
@@ -41,4 +41,33 @@ export function etcdSetting(container: Container, flag: string): string | undefi
 /** The etcd StatefulSets among a stack's resources, with their props typed. */
 export function etcdStatefulSets<R extends { type: string; props: unknown }>(resources: readonly R[]): (R & { props: StatefulSet })[] {
     return resources.filter((resource): resource is R & { props: StatefulSet } => isEtcdStatefulSet(resource.type, resource.props));
+}
+
+/**
+ * Whether a boolean etcd setting is on. A bare `--flag` turns it on: Go's flag package never takes
+ * the next word as a boolean's value.
+ */
+export function etcdEnabled(container: Container, flag: string): boolean {
+    if (commandWords(container).includes(`--${flag}`)) {
+        return true;
+    }
+    return /^(1|t|T|true|TRUE|True)$/.test(etcdSetting(container, flag) ?? "");
+}
+
+/** Whether every URL of a setting is https: a comma-separated list, or `--initial-cluster`'s `name=url` pairs. */
+function listsHttpsOnly(value: string): boolean {
+    return value.split(",").every((entry) => /^([^=]*=)?https:\/\//.test(entry.trim()));
+}
+
+/**
+ * What keeps a listener of the members from serving TLS: each of `urlFlags` that is not all https
+ * (unset counts, as etcd's defaults are http://localhost URLs), each of `fileFlags` that is unset.
+ */
+export function tlsGaps(container: Container, urlFlags: readonly string[], fileFlags: readonly string[]): string[] {
+    const plainUrls = urlFlags.flatMap((flag) => {
+        const value = etcdSetting(container, flag);
+        return value && listsHttpsOnly(value) ? [] : [`--${flag} is ${value ? JSON.stringify(value) : "unset"}, not all https://`];
+    });
+    const missingFiles = fileFlags.filter((flag) => !etcdSetting(container, flag)).map((flag) => `--${flag} is not set`);
+    return [...plainUrls, ...missingFiles];
 }

@@ -1,10 +1,14 @@
 import { PolicyPack } from "@pulumi/policy";
 import { backupBucket } from "./rules/backup-bucket";
+import { clientTls } from "./rules/client-tls";
 import { headlessPeerDiscovery } from "./rules/headless-peer-discovery";
 import { memberAntiAffinity } from "./rules/member-anti-affinity";
+import { memberAuthentication } from "./rules/member-authentication";
 import { memberDataOnVolumeClaims } from "./rules/member-data-on-volume-claims";
 import { memberResources } from "./rules/member-resources";
+import { noPlainCredentials } from "./rules/no-plain-credentials";
 import { parallelMemberStart } from "./rules/parallel-member-start";
+import { peerMutualTls } from "./rules/peer-mutual-tls";
 import { pinnedImages } from "./rules/pinned-images";
 import { protectedMembers } from "./rules/protected-members";
 import { quorumDisruptionBudget } from "./rules/quorum-disruption-budget";
@@ -19,7 +23,7 @@ import { zoneSpread } from "./rules/zone-spread";
  * The pack `pulumi preview --policy-pack policies` loads. Each rule lives in its own module under
  * rules/; this file only assembles them. The production rules are mandatory in production stacks
  * (see environment.ts) and advisory elsewhere; enforcement levels can be changed per policy with
- * `--policy-pack-config`.
+ * `--policy-pack-config`, which also carries the waiver of etcd-peer-mutual-tls (rules/peer-mutual-tls.ts).
  */
 new PolicyPack("apisix-etcd", {
     policies: [
@@ -35,8 +39,12 @@ new PolicyPack("apisix-etcd", {
         pinnedImages,
         memberResources,
         protectedMembers,
+        memberAuthentication,
+        peerMutualTls,
+        noPlainCredentials,
         zoneSpread,
         quotaAndCompaction,
         restrictedContainer,
+        clientTls,
     ],
 });

@@ -56,6 +56,44 @@ export interface StatefulSet {
     };
 }
 
+/** Where each workload kind keeps the spec of its pods, by API group and kind (any version). */
+const POD_SPEC_PATHS: Record<string, readonly string[]> = {
+    "core:Pod": ["spec"],
+    "apps:Deployment": ["spec", "template", "spec"],
+    "apps:StatefulSet": ["spec", "template", "spec"],
+    "apps:DaemonSet": ["spec", "template", "spec"],
+    "apps:ReplicaSet": ["spec", "template", "spec"],
+    "batch:Job": ["spec", "template", "spec"],
+    "batch:CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+};
+
+/** The kind a type token names: `kubernetes:batch/v1:CronJob` is a CronJob. */
+export function kindOf(type: string): string {
+    return type.split(":").pop() ?? type;
+}
+
+/** The spec of the pods a workload runs, or undefined when `type` is no workload. */
+export function workloadPodSpec(type: string, props: unknown): PodSpec | undefined {
+    const token = /^kubernetes:([^/:]+)\/[^:]+:(\w+)$/.exec(type);
+    const path = token ? POD_SPEC_PATHS[`${token[1]}:${token[2]}`] : undefined;
+    return path?.reduce((value, key) => (value as Record<string, unknown> | undefined)?.[key], props) as PodSpec | undefined;
+}
+
+/** Every container of a pod, init containers first (the order they run in). */
+export function podContainers(spec: PodSpec | undefined): Container[] {
+    return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])];
+}
+
+/** A container's command followed by its arguments. */
+export function commandWords(container: Container): string[] {
+    return [...(container.command ?? []), ...(container.args ?? [])];
+}
+
+/** A container's command and arguments as one line, the way a reader (or a shell) sees them. */
+export function commandLine(container: Container): string {
+    return commandWords(container).join(" ");
+}
+
 export interface Service {
     metadata?: Metadata;
     spec?: { clusterIP?: string; publishNotReadyAddresses?: boolean; selector?: Record<string, string> };

@@ -1,6 +1,7 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { environmentReport } from "../environment";
 import { isEtcdStatefulSet } from "../etcd-members";
+import { podContainers } from "../kubernetes-objects";
 
 /** Whether an image names one build: by digest, or by a tag other than `latest`. */
 export function isPinned(image: string): boolean {
@@ -21,8 +22,7 @@ export const pinnedImages: ResourceValidationPolicy = {
         if (!isEtcdStatefulSet(args.type, args.props)) {
             return;
         }
-        const podSpec = args.props.spec?.template?.spec;
-        for (const container of [...(podSpec?.initContainers ?? []), ...(podSpec?.containers ?? [])]) {
+        for (const container of podContainers(args.props.spec?.template?.spec)) {
             if (!isPinned(container.image ?? "")) {
                 environmentReport(args.urn, args.stackTags, reportViolation)(
                     `container "${container.name}" runs image "${container.image}", which is not pinned; use a version tag such as v3.5.16 or an @sha256 digest.`,

@@ -1,16 +1,15 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { environmentReport } from "../environment";
 import { etcdStatefulSets } from "../etcd-members";
-import { Container } from "../kubernetes-objects";
+import { commandLine, Container, podContainers, workloadPodSpec } from "../kubernetes-objects";
 
 interface CronJob {
-    spec?: { concurrencyPolicy?: string; jobTemplate?: { spec?: { template?: { spec?: { containers?: Container[]; initContainers?: Container[] } } } } };
+    spec?: { concurrencyPolicy?: string };
 }
 
 /** Whether a container takes an etcd snapshot (`etcdctl snapshot save`). */
 function savesSnapshot(container: Container): boolean {
-    const words = [...(container.command ?? []), ...(container.args ?? [])].join(" ");
-    return /etcdctl\b.*\bsnapshot\s+save\b/.test(words);
+    return /etcdctl\b.*\bsnapshot\s+save\b/.test(commandLine(container));
 }
 
 /**
@@ -26,10 +25,9 @@ export const scheduledBackup: StackValidationPolicy = {
         if (!member) {
             return;
         }
-        const backups = args.resources.filter((resource) => {
-            const pod = (resource.props as CronJob).spec?.jobTemplate?.spec?.template?.spec;
-            return resource.type === "kubernetes:batch/v1:CronJob" && [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])].some(savesSnapshot);
-        });
+        const backups = args.resources.filter(
+            (resource) => resource.type === "kubernetes:batch/v1:CronJob" && podContainers(workloadPodSpec(resource.type, resource.props)).some(savesSnapshot),
+        );
         const report = environmentReport(member.urn, args.stackTags, reportViolation);
         if (backups.length === 0) {
             report("no CronJob takes etcd snapshots; enable apisix-etcd:backup.", member.urn);

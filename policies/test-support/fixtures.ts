@@ -4,6 +4,8 @@ import { FakeResource } from "./run-policy";
 
 export const MEMBER_LABELS = { "app.kubernetes.io/name": "etcd", "app.kubernetes.io/instance": "apisix-etcd" };
 
+const MEMBER_DOMAIN = "apisix-etcd-headless.etcd.svc.cluster.local";
+
 export function statefulSet(): FakeResource {
     return {
         type: "kubernetes:apps/v1:StatefulSet",
@@ -39,6 +41,19 @@ export function statefulSet(): FakeResource {
                                     { name: "ETCD_DATA_DIR", value: "/var/lib/etcd/data" },
                                     { name: "ETCD_QUOTA_BACKEND_BYTES", value: "4294967296" },
                                     { name: "ETCD_AUTO_COMPACTION_RETENTION", value: "1h" },
+                                    { name: "ETCD_INITIAL_CLUSTER_TOKEN", value: "apisix-etcd-headless" },
+                                    { name: "ETCD_AUTH_TOKEN", value: "jwt,pub-key=/etc/etcd/jwt/jwt.pub,priv-key=/etc/etcd/jwt/jwt.key,sign-method=ES256,ttl=10m" },
+                                    { name: "ETCD_LISTEN_PEER_URLS", value: "https://0.0.0.0:2380" },
+                                    { name: "ETCD_INITIAL_ADVERTISE_PEER_URLS", value: `https://$(POD_NAME).${MEMBER_DOMAIN}:2380` },
+                                    { name: "ETCD_INITIAL_CLUSTER", value: [0, 1, 2].map((index) => `apisix-etcd-${index}=https://apisix-etcd-${index}.${MEMBER_DOMAIN}:2380`).join(",") },
+                                    { name: "ETCD_PEER_CERT_FILE", value: "/etc/etcd/tls/tls.crt" },
+                                    { name: "ETCD_PEER_KEY_FILE", value: "/etc/etcd/tls/tls.key" },
+                                    { name: "ETCD_PEER_TRUSTED_CA_FILE", value: "/etc/etcd/tls/ca.crt" },
+                                    { name: "ETCD_PEER_CLIENT_CERT_AUTH", value: "true" },
+                                    { name: "ETCD_LISTEN_CLIENT_URLS", value: "https://0.0.0.0:2379" },
+                                    { name: "ETCD_ADVERTISE_CLIENT_URLS", value: `https://$(POD_NAME).${MEMBER_DOMAIN}:2379` },
+                                    { name: "ETCD_CERT_FILE", value: "/etc/etcd/tls/tls.crt" },
+                                    { name: "ETCD_KEY_FILE", value: "/etc/etcd/tls/tls.key" },
                                 ],
                                 resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
                                 securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true },
@@ -96,6 +111,34 @@ export function backupCronJob(concurrencyPolicy = "Forbid"): FakeResource {
                                 containers: [{ name: "upload", image: "gcr.io/google.com/cloudsdktool/google-cloud-cli:500.0.0-slim" }],
                             },
                         },
+                    },
+                },
+            },
+        },
+    };
+}
+
+/** The Job that creates the users and switches authentication on through etcd's JSON gateway. */
+export function authBootstrapJob(): FakeResource {
+    return {
+        type: "kubernetes:batch/v1:Job",
+        name: "apisix-etcd-auth",
+        props: {
+            metadata: { name: "apisix-etcd-auth", namespace: "etcd" },
+            spec: {
+                template: {
+                    spec: {
+                        containers: [
+                            {
+                                name: "enable-auth",
+                                image: "curlimages/curl:8.10.1",
+                                command: ["/bin/sh", "-c", 'curl -sf -X POST "$ENDPOINT/v3/auth/enable" -d "{}"'],
+                                env: [
+                                    { name: "ENDPOINT", value: "https://apisix-etcd.etcd.svc:2379" },
+                                    { name: "ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: "apisix-etcd-root", key: "password" } } },
+                                ],
+                            },
+                        ],
                     },
                 },
             },
