@@ -34,6 +34,7 @@ describe("self-signed", () => {
         expect(ca.inputs).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"], validityPeriodHours: 10 * 90 * 24 });
         const [request] = of("own", "tls:index/certRequest:CertRequest");
         expect(request.inputs.dnsNames).toEqual(base.dnsNames);
+        expect(request.inputs.ipAddresses).toEqual(["127.0.0.1"]);
         const [certificate] = of("own", "tls:index/locallySignedCert:LocallySignedCert");
         expect(certificate.inputs).toMatchObject({ validityPeriodHours: 90 * 24, earlyRenewalHours: 30 * 24 });
         expect(certificate.inputs.allowedUses).toEqual(expect.arrayContaining(["server_auth", "client_auth"]));

@@ -26,6 +26,8 @@ const HOURS_PER_DAY = 24;
 const RENEW_BEFORE_DAYS = 30;
 /** Key usages of the members' certificate: it serves clients and peers, and is a peer's client certificate too. */
 const MEMBER_USAGES = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
+/** etcdctl inside a member pod reaches its own member at 127.0.0.1 (the runbooks do). */
+const LOOPBACK = ["127.0.0.1"];
 
 /**
  * The certificate every member presents to clients and to its peers, in one Secret of type
@@ -61,6 +63,7 @@ export class MemberCertificates extends pulumi.ComponentResource {
                         secretTemplate: { labels: args.labels },
                         commonName: args.dnsNames[0],
                         dnsNames: args.dnsNames,
+                        ipAddresses: LOOPBACK,
                         usages: ["digital signature", "key encipherment", "server auth", "client auth"],
                         privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
                         duration: "2160h",
@@ -87,7 +90,7 @@ export class MemberCertificates extends pulumi.ComponentResource {
             const memberKey = new tls.PrivateKey(`${name}-member`, ecdsaKey, { parent: this });
             const request = new tls.CertRequest(
                 `${name}-member`,
-                { privateKeyPem: memberKey.privateKeyPem, subject: { commonName: args.dnsNames[0] }, dnsNames: [...args.dnsNames] },
+                { privateKeyPem: memberKey.privateKeyPem, subject: { commonName: args.dnsNames[0] }, dnsNames: [...args.dnsNames], ipAddresses: LOOPBACK },
                 { parent: this },
             );
             const certificate = new tls.LocallySignedCert(
