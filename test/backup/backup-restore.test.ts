@@ -1,9 +1,10 @@
 // The backup CronJob and the restore init containers of the rendered stack, run for real against
 // etcd 3.5: the rendered prod CronJob's steps back up a running 3-member cluster that holds
 // APISIX-shaped data, exactly as declared (test/backup/pod-steps.ts maps only the client Service's
-// address, the pod's volumes and the binaries; a stand-in gcloud copies into a folder standing for
-// the bucket). The stack rendered with `restore.from` set to that backup then restores a fresh
-// 3-member cluster with its members' init containers, and the members start as rendered.
+// address, the pod's volumes, the user Secret's values and the binaries; a stand-in gcloud copies
+// into a folder standing for the bucket; the members' Secrets come from test/etcd/stack-secrets.ts).
+// The stack rendered with `restore.from` set to that backup then restores a fresh 3-member cluster
+// with its members' init containers, and the members start as rendered.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -12,8 +13,9 @@ import { declareStacks, type DeclaredStack } from "../stack-under-mocks";
 import { etcdBinaries, type EtcdBinaries } from "../etcd/binaries";
 import { EtcdClient } from "../etcd/etcd-client";
 import { LocalCluster } from "../etcd/local-cluster";
+import type { SecretStandIns } from "../etcd/pod-volumes";
 import { membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
-import { waitFor } from "../etcd/wait";
+import { makeMemberSecrets, USER_SECRET_KEY_REFS } from "../etcd/stack-secrets";
 import { apisixEntries, putAll } from "./apisix-data";
 import { installFakeGcloud, listObjects, objectPath } from "./fake-gcloud";
 import { memberRestoreSteps } from "./member-restore-steps";
@@ -41,6 +43,8 @@ describe("backup and restore of the rendered stack on real etcd", () => {
     let sourceData: Map<string, string>;
     let sourceRevision: number;
     let backupUrl: string;
+    /** The members' Secrets: one certificate for the source and the restored members, as on GKE. */
+    let secrets: SecretStandIns;
     let restoreStack: Promise<DeclaredStack[]>;
     const clusters: LocalCluster[] = [];
 
@@ -57,6 +61,8 @@ describe("backup and restore of the rendered stack on real etcd", () => {
             volumes: volumes as Record<string, string>,
             replace: { [serviceHost]: SOURCE_IPS[1] },
             binaries: { etcdctl: bins.etcdctl, etcdutl: bins.etcdutl, bash: "/bin/bash" },
+            // Authentication is not enabled on these members: etcdctl goes on anonymously.
+            secretKeyRefs: USER_SECRET_KEY_REFS,
         });
     }
 
@@ -69,12 +75,14 @@ describe("backup and restore of the rendered stack on real etcd", () => {
         buckets = path.join(work, "gcs");
         installFakeGcloud(fakeBin, buckets);
 
-        const { manifests } = renderedPlan("prod");
+        const { manifests, plan } = renderedPlan("prod");
         cronJob = findManifest(manifests, "CronJob", "apisix-etcd-backup");
+        ({ secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, [...SOURCE_IPS, ...RESTORED_IPS]));
         sourceMembers = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), {
             ips: SOURCE_IPS,
             dataRoot: path.join(work, "source"),
             binDir: bins.binDir,
+            secrets,
         });
         source = new LocalCluster({ members: sourceMembers, workDir: path.join(work, "source-logs"), etcdBinary: sourceMembers[0].binary });
         clusters.push(source);
@@ -182,21 +190,15 @@ describe("backup and restore of the rendered stack on real etcd", () => {
                 const results = runSteps(steps, { path: [fakeBin] });
                 if (!results.every((r) => r.status === 0) || results.length !== steps.length) throw new Error(failureOf(results));
             }
-            restoredMembers = membersFromStatefulSet(statefulSet, { ips: RESTORED_IPS, dataRoot, binDir: bins.binDir });
+            restoredMembers = membersFromStatefulSet(statefulSet, { ips: RESTORED_IPS, dataRoot, binDir: bins.binDir, secrets });
             restored = new LocalCluster({ members: restoredMembers, workDir: path.join(work, "restored-logs"), etcdBinary: restoredMembers[0].binary });
             clusters.push(restored);
-            // One after the other: members that start together on existing data dirs each wait ~7 s per
-            // peer in etcd's initial corruption check (npm run bench measures that); a peer not yet
-            // started refuses the connection at once, and one already serving answers at once.
-            for (const member of restoredMembers) {
-                await restored.restartMember(member.name);
-                await waitFor(`${member.name} serving its peers`, async () => (await fetch(`http://${member.ip}:2380/version`)).ok, { timeoutMs: WAIT_MS });
-            }
+            await restored.startInTurn(WAIT_MS);
             await restored.waitHealthy(WAIT_MS);
 
             const client = restored.client(restoredMembers[2].name);
             const members = await client.memberList();
-            expect(members.map((m) => [m.name, m.peerURLs]).sort()).toEqual(RESTORED_IPS.map((ip, i) => [`apisix-etcd-${i}`, [`http://${ip}:2380`]]));
+            expect(members.map((m) => [m.name, m.peerURLs]).sort()).toEqual(RESTORED_IPS.map((ip, i) => [`apisix-etcd-${i}`, [`https://${ip}:2380`]]));
             // A new cluster: a member that kept its old data dir could not join it.
             const sourceIds = (await source.client(sourceMembers[0].name).memberList()).map((m) => m.id);
             expect(members.some((m) => sourceIds.includes(m.id))).toBe(false);

@@ -7,6 +7,7 @@
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
+import { localizePaths } from "../etcd/pod-volumes";
 import { expandKubernetesReferences } from "../etcd/rendered-members";
 
 export interface PodStep {
@@ -26,7 +27,7 @@ export interface StepResult {
 }
 
 export interface PodStepsMapping {
-    /** Volume name -> the local folder standing for it; every mounted volume needs one. */
+    /** Volume name -> the local folder standing for it; every mounted volume needs one (secret volumes: secretVolumeDirs). */
     readonly volumes: Readonly<Record<string, string>>;
     /** Rendered text -> local text, replaced wherever it occurs in args and env values. */
     readonly replace?: Readonly<Record<string, string>>;
@@ -42,20 +43,6 @@ interface ContainerManifest {
     args?: string[];
     env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } }[];
     volumeMounts?: { name: string; mountPath: string }[];
-}
-
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-/**
- * Replaces each mount path (as a whole path, or the start of one) in `text` by its local folder, in
- * one pass: a local folder may itself lie under a mount path (/tmp), and must not be mapped again.
- */
-export function localizePaths(text: string, mounts: ReadonlyMap<string, string>): string {
-    if (mounts.size === 0) return text;
-    const byLength = [...mounts.keys()].map((p) => p.replace(/\/+$/, "")).sort((a, b) => b.length - a.length);
-    const pattern = new RegExp(`(?<![\\w./-])(${byLength.map(escapeRegExp).join("|")})(?=/|$|[^\\w.-])`, "g");
-    const local = new Map([...mounts].map(([mountPath, dir]) => [mountPath.replace(/\/+$/, ""), dir]));
-    return text.replace(pattern, (mountPath) => local.get(mountPath)!);
 }
 
 /** One container as a local step. */

@@ -19,6 +19,7 @@ import { etcdBinaries } from "../etcd/binaries";
 import { prefixRangeEnd } from "../etcd/etcd-client";
 import { LocalCluster } from "../etcd/local-cluster";
 import { membersFromStatefulSet } from "../etcd/rendered-members";
+import { makeMemberSecrets, USER_SECRET_KEY_REFS } from "../etcd/stack-secrets";
 
 /** Not used by the tests (.21-.53), so that a bench and a test run can share the machine. */
 const SOURCE_IPS = ["127.0.0.61", "127.0.0.62", "127.0.0.63"];
@@ -51,9 +52,10 @@ export async function backupBench(work: string, clusters: LocalCluster[]): Promi
     const fakeBin = path.join(work, "bin");
     const buckets = path.join(work, "gcs");
     installFakeGcloud(fakeBin, buckets);
-    const { manifests } = renderedPlan("prod");
+    const { manifests, plan } = renderedPlan("prod");
+    const { secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, [...SOURCE_IPS, ...RESTORED_IPS]);
 
-    const sourceMembers = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), { ips: SOURCE_IPS, dataRoot: path.join(work, "source"), binDir: bins.binDir });
+    const sourceMembers = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), { ips: SOURCE_IPS, dataRoot: path.join(work, "source"), binDir: bins.binDir, secrets });
     const source = new LocalCluster({ members: sourceMembers, workDir: path.join(work, "source-logs"), etcdBinary: sourceMembers[0].binary });
     clusters.push(source);
     await source.start();
@@ -73,6 +75,7 @@ export async function backupBench(work: string, clusters: LocalCluster[]): Promi
         volumes: volumes as Record<string, string>,
         replace: { [serviceHost]: SOURCE_IPS[1] },
         binaries: { etcdctl: bins.etcdctl, etcdutl: bins.etcdutl, bash: "/bin/bash" },
+        secretKeyRefs: USER_SECRET_KEY_REFS,
     });
     const backupStarted = process.hrtime.bigint();
     const backup = runSteps(backupSteps, { path: [fakeBin] });
@@ -94,7 +97,7 @@ export async function backupBench(work: string, clusters: LocalCluster[]): Promi
         perMember.push(stepSeconds(results));
     }
     const restoreStepsSeconds = seconds(restoreStarted);
-    const restoredMembers = membersFromStatefulSet(statefulSet, { ips: RESTORED_IPS, dataRoot, binDir: bins.binDir });
+    const restoredMembers = membersFromStatefulSet(statefulSet, { ips: RESTORED_IPS, dataRoot, binDir: bins.binDir, secrets });
     const restored = new LocalCluster({ members: restoredMembers, workDir: path.join(work, "restored-logs"), etcdBinary: restoredMembers[0].binary });
     clusters.push(restored);
     const starting = process.hrtime.bigint();

@@ -13,6 +13,7 @@ import { etcdBinaries } from "../etcd/binaries";
 import { EtcdClient } from "../etcd/etcd-client";
 import { LocalCluster } from "../etcd/local-cluster";
 import { membersFromStatefulSet } from "../etcd/rendered-members";
+import { makeMemberSecrets } from "../etcd/stack-secrets";
 import { waitFor } from "../etcd/wait";
 
 /** Not used by the tests (.21-.53) nor by the backup bench (.61-.73). */
@@ -66,7 +67,7 @@ function reasonOf(err: unknown): string {
     const message = (err as Error).message ?? String(err);
     if (/timed out/.test(message)) return "timeout";
     if (/ECONNREFUSED/.test(message)) return "refused";
-    if (/UND_ERR_SOCKET|ECONNRESET/.test(message)) return "connection closed";
+    if (/socket hang up|ECONNRESET/.test(message)) return "connection closed";
     const http = /HTTP (\d+): (.*)$/s.exec(message);
     if (http) {
         const etcdMessage = /"message":"([^"]*)"/.exec(http[2])?.[1];
@@ -149,11 +150,13 @@ export async function faultBench(work: string, clusters: LocalCluster[], options
     const phaseLimitMs = 30_000;
 
     const bins = await etcdBinaries();
-    const { manifests } = renderedPlan("prod");
+    const { manifests, plan } = renderedPlan("prod");
+    const { secrets } = makeMemberSecrets(path.join(work, "fault-secrets"), { manifests, resources: plan.resources }, IPS);
     const members = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), {
         ips: IPS,
         dataRoot: path.join(work, "fault-data"),
         binDir: bins.binDir,
+        secrets,
     });
     const cluster = new LocalCluster({ members, workDir: path.join(work, "fault-logs"), etcdBinary: members[0].binary });
     clusters.push(cluster);

@@ -1,7 +1,8 @@
 // The defragmentation CronJob of the rendered prod stack, run for real against a 3-member etcd 3.5
 // started from the rendered StatefulSet: its container's command and env exactly as rendered
 // (test/backup/pod-steps.ts), mapping only the members' addresses to loopback ones, /tmp to a folder,
-// and kubectl to a stand-in that reports the backup Jobs as idle or active.
+// the user Secret to stand-in values (authentication is not enabled here), and kubectl to a stand-in
+// that reports the backup Jobs as idle or active.
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -10,6 +11,7 @@ import { findManifest, renderedPlan, type RenderedManifest } from "../rendered-p
 import { etcdBinaries } from "../etcd/binaries";
 import { LocalCluster } from "../etcd/local-cluster";
 import { membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
+import { makeMemberSecrets, USER_SECRET_KEY_REFS } from "../etcd/stack-secrets";
 import { containerStep, type PodStep } from "../backup/pod-steps";
 
 jest.setTimeout(60_000);
@@ -45,7 +47,7 @@ describe("the rendered defragmentation CronJob on real etcd", () => {
         const pod = cronJob.spec.jobTemplate.spec.template.spec;
         const replace: Record<string, string> = {};
         for (const [rendered, local] of urls) replace[new URL(rendered).host] = new URL(local).host;
-        return containerStep(pod.containers[0], { volumes: { tmp: path.join(work, "tmp") }, replace, binaries: { sh: "/bin/sh" } });
+        return containerStep(pod.containers[0], { volumes: { tmp: path.join(work, "tmp") }, replace, binaries: { sh: "/bin/sh" }, secretKeyRefs: USER_SECRET_KEY_REFS });
     }
 
     /** Runs the step as the kubelet would, polling every member's /health meanwhile. */
@@ -96,10 +98,11 @@ describe("the rendered defragmentation CronJob on real etcd", () => {
         fs.writeFileSync(path.join(fakeBin, "kubectl"), `#!/bin/sh\necho "$*" >> '${kubectlLog}'\ncat '${activeFile}'\n`, { mode: 0o755 });
 
         const t0 = Date.now();
-        const { manifests } = renderedPlan("prod");
+        const { manifests, plan } = renderedPlan("prod");
         phases.render = Date.now() - t0;
         cronJob = findManifest(manifests, "CronJob", "apisix-etcd-defrag");
-        members = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), { ips: IPS, dataRoot: path.join(work, "data"), binDir: bins.binDir });
+        const { secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, IPS);
+        members = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), { ips: IPS, dataRoot: path.join(work, "data"), binDir: bins.binDir, secrets });
         const rendered = (cronJob.spec.jobTemplate.spec.template.spec.containers[0].env as { name: string; value: string }[]).find((e) => e.name === "MEMBERS")!.value.split(" ");
         expect(rendered).toHaveLength(3);
         rendered.forEach((url, i) => urls.set(url, `http://${IPS[i]}:2379`));

@@ -1,7 +1,8 @@
 // The rendered prod StatefulSet, run for real: its etcd container's command and
 // env, as `npm run plan` renders them, start three etcd 3.5 members on loopback
 // addresses (test/etcd/rendered-members.ts maps only DNS names, 0.0.0.0, the
-// data mount and the binary). The cluster must form as the pods would, keep
+// mounts and the binary; the Secrets are test-made, test/etcd/stack-secrets.ts).
+// The cluster must form as the pods would, its peers over mutual TLS, keep
 // every acknowledged write through the loss of its leader, take the killed
 // member back on its data dir, and answer the rendered probes.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -12,6 +13,8 @@ import { etcdBinaries } from "./binaries";
 import { EtcdClient, type EtcdMember } from "./etcd-client";
 import { waitForFreePorts } from "./free-ports";
 import { LocalCluster } from "./local-cluster";
+import { makeMemberSecrets } from "./stack-secrets";
+import { probeStatus, type HttpProbe } from "./probes";
 import { membersFromStatefulSet, type RenderedMemberSpec } from "./rendered-members";
 import { waitFor } from "./wait";
 
@@ -21,8 +24,6 @@ jest.setTimeout(120_000);
 const IPS = ["127.0.0.31", "127.0.0.32", "127.0.0.33"];
 const WAIT_MS = 20_000;
 const PREFIX = "/cluster-from-manifest/";
-
-type Probe = { httpGet: { path: string; port: number | string; scheme?: string }; timeoutSeconds?: number };
 
 describe("the rendered prod StatefulSet run as real etcd members", () => {
   let workDir: string;
@@ -61,8 +62,10 @@ describe("the rendered prod StatefulSet run as real etcd members", () => {
   beforeAll(async () => {
     const { binDir } = await etcdBinaries();
     workDir = mkdtempSync(path.join(os.tmpdir(), "etcd-from-manifest-"));
-    statefulSet = findManifest(renderedPlan("prod").manifests, "StatefulSet", "apisix-etcd");
-    members = membersFromStatefulSet(statefulSet, { ips: IPS, dataRoot: path.join(workDir, "volumes"), binDir });
+    const { manifests, plan } = renderedPlan("prod");
+    statefulSet = findManifest(manifests, "StatefulSet", "apisix-etcd");
+    const { secrets } = makeMemberSecrets(path.join(workDir, "secrets"), { manifests, resources: plan.resources }, IPS);
+    members = membersFromStatefulSet(statefulSet, { ips: IPS, dataRoot: path.join(workDir, "volumes"), binDir, secrets });
     for (const m of members) clients.set(m.name, new EtcdClient(`http://${m.ip}:2379`, { timeoutMs: 2000 }));
     cluster = new LocalCluster({ members, workDir, etcdBinary: members[0].binary });
     // Another run of this file on the same machine holds these addresses for ~15 s: queue behind it.
@@ -97,7 +100,7 @@ describe("the rendered prod StatefulSet run as real etcd members", () => {
       // As rendered ($(POD_NAME) expanded, the pod's DNS name mapped to its loopback address).
       expect(listed.peerURLs).toEqual(spec.env.ETCD_INITIAL_ADVERTISE_PEER_URLS.split(","));
       expect(listed.clientURLs).toEqual(spec.env.ETCD_ADVERTISE_CLIENT_URLS.split(","));
-      expect(listed.peerURLs).toEqual([`http://${spec.ip}:2380`]);
+      expect(listed.peerURLs).toEqual([`https://${spec.ip}:2380`]);
       // The peer URL each member advertises is the one every member was told in --initial-cluster.
       expect(spec.env.ETCD_INITIAL_CLUSTER.split(",")).toContain(`${listed.name}=${listed.peerURLs[0]}`);
     }
@@ -140,7 +143,7 @@ describe("the rendered prod StatefulSet run as real etcd members", () => {
 
   test("the rendered liveness, readiness and startup probes answer 200 on every member", async () => {
     const container = etcdContainer();
-    const probes: [string, Probe][] = [
+    const probes: [string, HttpProbe][] = [
       ["livenessProbe", container.livenessProbe],
       ["readinessProbe", container.readinessProbe],
       ["startupProbe", container.startupProbe],
@@ -223,24 +226,3 @@ describe("the rendered prod StatefulSet run as real etcd members", () => {
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
   });
 });
-
-/** One HTTP probe as the kubelet runs it against the pod IP: status code, body. */
-async function probeStatus(container: any, probe: Probe, podIp: string): Promise<{ status: number; body: string }> {
-  expect(probe?.httpGet).toBeDefined();
-  const scheme = (probe.httpGet.scheme ?? "HTTP").toLowerCase();
-  // A named port is looked up among the container's ports, as the kubelet does.
-  const port =
-    typeof probe.httpGet.port === "number"
-      ? probe.httpGet.port
-      : (container.ports as { name: string; containerPort: number }[]).find((p) => p.name === probe.httpGet.port)!.containerPort;
-  try {
-    const response = await fetch(`${scheme}://${podIp}:${port}${probe.httpGet.path}`, {
-      signal: AbortSignal.timeout((probe.timeoutSeconds ?? 1) * 1000),
-    });
-    return { status: response.status, body: await response.text() };
-  } catch (error) {
-    // The kubelet counts a probe that times out as failed; a refused connection too.
-    if ((error as Error).name === "TimeoutError") return { status: 0, body: "timed out" };
-    throw error;
-  }
-}

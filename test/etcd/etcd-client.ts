@@ -1,9 +1,11 @@
 // Minimal etcd v3 client over the JSON gateway on the client port (/v3/...),
-// using Node's global fetch: enough for tests, no gRPC dependency.
+// using node:http(s) (fetch cannot be given a CA): enough for tests, no gRPC dependency.
 //
 // Gateway conventions: keys/values are base64; int64/uint64 fields (ids,
 // revisions, sizes) are JSON strings; fields at their zero value are omitted.
 // Member ids are uint64 and exceed 2^53, so they stay strings here.
+import * as http from "node:http";
+import * as https from "node:https";
 
 export interface EtcdStatus {
   memberId: string;
@@ -29,6 +31,8 @@ export interface EtcdMember {
 export interface EtcdClientOptions {
   /** Per-request timeout; default 5000 ms. */
   timeoutMs?: number;
+  /** For an https endpoint: the CA (PEM) that verifies it, and a certificate and key (PEM) if it asks for one. */
+  tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
 }
 
 interface ResponseHeader {
@@ -65,11 +69,13 @@ export function prefixRangeEnd(prefix: string): Buffer {
 export class EtcdClient {
   readonly endpoint: string;
   private readonly timeoutMs: number;
+  private readonly tls: EtcdClientOptions["tls"];
 
-  /** `endpoint` is a client URL such as http://127.0.0.21:2379. */
+  /** `endpoint` is a client URL such as http://127.0.0.21:2379 (or a peer URL, for version() only). */
   constructor(endpoint: string, options: EtcdClientOptions = {}) {
     this.endpoint = endpoint.replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? 5000;
+    this.tls = options.tls;
   }
 
   /** Writes `key`; returns the revision of the write. */
@@ -158,6 +164,13 @@ export class EtcdClient {
     return status === 200 && parsed.health === "true";
   }
 
+  /** GET /version, which the client and the peer ports both serve: the server's and the cluster's version. */
+  async version(): Promise<{ etcdserver: string; etcdcluster: string }> {
+    const { status, body } = await this.request("GET", "/version");
+    if (status !== 200) throw new Error(`etcd GET ${this.endpoint}/version: HTTP ${status}: ${body}`);
+    return JSON.parse(body) as { etcdserver: string; etcdcluster: string };
+  }
+
   private async post<T>(urlPath: string, payload: unknown): Promise<T> {
     const { status, body } = await this.request("POST", urlPath, JSON.stringify(payload));
     if (status !== 200) throw new Error(`etcd POST ${this.endpoint}${urlPath}: HTTP ${status}: ${body}`);
@@ -168,20 +181,26 @@ export class EtcdClient {
     }
   }
 
-  private async request(method: "GET" | "POST", urlPath: string, body?: string): Promise<{ status: number; body: string }> {
+  private request(method: "GET" | "POST", urlPath: string, body?: string): Promise<{ status: number; body: string }> {
     const url = `${this.endpoint}${urlPath}`;
-    try {
-      const res = await fetch(url, {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    return new Promise((resolve, reject) => {
+      const fail = (err: Error): void =>
+        reject(new Error(`etcd ${method} ${url}: ${signal.aborted ? `timed out after ${this.timeoutMs}ms` : err.message}`));
+      const options: https.RequestOptions = {
         method,
-        body,
-        headers: body === undefined ? undefined : { "content-type": "application/json" },
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        ...this.tls,
+      };
+      const request = (url.startsWith("https:") ? https : http).request(url, options, (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+        response.on("error", fail);
       });
-      return { status: res.status, body: await res.text() };
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      const detail = e.cause?.code ?? e.cause?.message ?? e.message;
-      throw new Error(`etcd ${method} ${url}: ${e.name === "TimeoutError" ? `timed out after ${this.timeoutMs}ms` : detail}`);
-    }
+      request.on("error", fail);
+      request.end(body);
+    });
   }
 }

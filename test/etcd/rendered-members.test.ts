@@ -1,18 +1,34 @@
 // The mapping from a rendered StatefulSet to local member specs: Kubernetes'
-// own rules for env and $(VAR), and nothing mapped beyond the stand-ins.
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+// own rules for env, $(VAR) and secret volumes, and nothing mapped beyond the stand-ins.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { findManifest, renderedPlan } from "../rendered-plan";
+import { makeMemberSecrets } from "./stack-secrets";
 import { expandKubernetesReferences, membersFromStatefulSet } from "./rendered-members";
 
 const IPS = ["127.0.0.41", "127.0.0.42", "127.0.0.43"];
 let dataRoot: string;
-beforeAll(() => (dataRoot = mkdtempSync(path.join(os.tmpdir(), "rendered-members-"))));
+/** The stand-in of Secret db-tls: one file per key, one key the volume does not list. */
+let secretDir: string;
+beforeAll(() => {
+  dataRoot = mkdtempSync(path.join(os.tmpdir(), "rendered-members-"));
+  secretDir = path.join(dataRoot, "stand-ins", "db-tls");
+  mkdirSync(secretDir, { recursive: true });
+  for (const key of ["tls.crt", "ca.crt", "unlisted.key"]) writeFileSync(path.join(secretDir, key), `content of ${key}`);
+});
 afterAll(() => rmSync(dataRoot, { recursive: true, force: true }));
 
+const tlsVolume = {
+  name: "tls",
+  secret: { secretName: "db-tls", defaultMode: 0o440, items: [{ key: "tls.crt", path: "certs/server.crt" }, { key: "ca.crt", path: "ca.crt", mode: 0o400 }] },
+};
+
 /** A small StatefulSet in the shape the component renders. */
-function statefulSet(env: object[], extra: { command?: string[]; args?: string[]; replicas?: number } = {}) {
+function statefulSet(
+  env: object[],
+  extra: { command?: string[]; args?: string[]; replicas?: number; mounts?: object[]; volumes?: object[] } = {},
+) {
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -24,15 +40,22 @@ function statefulSet(env: object[], extra: { command?: string[]; args?: string[]
         spec: {
           containers: [
             { name: "sidecar", command: ["/bin/other"] },
-            { name: "etcd", command: extra.command ?? ["/usr/local/bin/etcd"], args: extra.args, env, volumeMounts: [{ name: "data", mountPath: "/var/lib/etcd" }, { name: "cfg", mountPath: "/etc/etcd" }] },
+            {
+              name: "etcd",
+              command: extra.command ?? ["/usr/local/bin/etcd"],
+              args: extra.args,
+              env,
+              volumeMounts: [{ name: "data", mountPath: "/var/lib/etcd" }, { name: "tls", mountPath: "/etc/etcd/tls", readOnly: true }, ...(extra.mounts ?? [])],
+            },
           ],
+          volumes: [tlsVolume, ...(extra.volumes ?? [])],
         },
       },
       volumeClaimTemplates: [{ metadata: { name: "data" } }],
     },
   };
 }
-const opts = () => ({ ips: IPS, dataRoot, binDir: "/opt/local-etcd/bin" });
+const opts = () => ({ ips: IPS, dataRoot, binDir: "/opt/local-etcd/bin", secrets: { "db-tls": secretDir } });
 
 describe("expandKubernetesReferences", () => {
   const vars = new Map([["A", "alpha"], ["B", "$(A)"]]);
@@ -76,7 +99,7 @@ describe("membersFromStatefulSet", () => {
     });
   });
 
-  test("maps only pod DNS names, 0.0.0.0, the data mount and the binary; the rest passes through", () => {
+  test("maps only pod DNS names, 0.0.0.0, the mounts and the binary; the rest passes through", () => {
     const members = membersFromStatefulSet(
       statefulSet(
         [
@@ -90,7 +113,7 @@ describe("membersFromStatefulSet", () => {
           { name: "DATA", value: "/var/lib/etcd/data" },
           { name: "MOUNT", value: "/var/lib/etcd" },
           { name: "NOT_MOUNT", value: "/var/lib/etcd2/x:/var/lib/etcd.bak" },
-          { name: "CONFIG", value: "/etc/etcd/etcd.yaml" }, // not a claim-template volume: unchanged
+          { name: "CONFIG", value: "/etc/etcd/etcd.yaml" }, // not under a mount: unchanged
           { name: "BAD_FLAG", value: "definitely-not-a-bool" },
         ],
         { command: ["/usr/local/bin/etcd", "--data-dir=/var/lib/etcd/x"], args: ["--name=$(POD_NAME)", "--listen=http://0.0.0.0:1"] },
@@ -115,6 +138,44 @@ describe("membersFromStatefulSet", () => {
     expect(m.env.BAD_FLAG).toBe("definitely-not-a-bool");
   });
 
+  test("projects a mounted secret volume per member as the kubelet does: the listed items, at their paths, with their modes", () => {
+    const members = membersFromStatefulSet(statefulSet([{ name: "CERT", value: "/etc/etcd/tls/certs/server.crt" }], { args: ["--ca=/etc/etcd/tls/ca.crt"] }), opts());
+    const folders = members.map((m) => path.dirname(path.dirname(m.env.CERT)));
+    expect(new Set(folders).size).toBe(2); // one projection per pod
+    for (const [i, m] of members.entries()) {
+      expect(m.env.CERT).toBe(path.join(folders[i], "certs", "server.crt"));
+      expect(m.args).toEqual([`--ca=${path.join(folders[i], "ca.crt")}`]);
+      expect(readFileSync(m.env.CERT, "utf8")).toBe("content of tls.crt");
+      expect(readFileSync(path.join(folders[i], "ca.crt"), "utf8")).toBe("content of ca.crt");
+      expect(readdirSync(folders[i]).sort()).toEqual(["ca.crt", "certs"]); // the unlisted key stays out
+      expect(statSync(m.env.CERT).mode & 0o777).toBe(0o440); // defaultMode
+      expect(statSync(path.join(folders[i], "ca.crt")).mode & 0o777).toBe(0o400); // the item's own mode
+    }
+  });
+
+  test("projects a secret volume without items as the whole Secret, one file per key", () => {
+    const whole = { mounts: [{ name: "whole", mountPath: "/etc/whole" }], volumes: [{ name: "whole", secret: { secretName: "db-tls" } }] };
+    const [member] = membersFromStatefulSet(statefulSet([{ name: "KEY", value: "/etc/whole/unlisted.key" }], whole), opts());
+    expect(readdirSync(path.dirname(member.env.KEY)).sort()).toEqual(["ca.crt", "tls.crt", "unlisted.key"]);
+    expect(readFileSync(member.env.KEY, "utf8")).toBe("content of unlisted.key");
+    expect(statSync(member.env.KEY).mode & 0o777).toBe(0o644); // the kubelet's default mode
+  });
+
+  test("maps another volume only to the folder given for it", () => {
+    const scratch = { mounts: [{ name: "scratch", mountPath: "/scratch" }], volumes: [{ name: "scratch", emptyDir: {} }] };
+    const [member] = membersFromStatefulSet(statefulSet([{ name: "TMP", value: "/scratch/x" }], scratch), { ...opts(), volumes: { scratch: "/local/scratch" } });
+    expect(member.env.TMP).toBe("/local/scratch/x");
+  });
+
+  test("refuses a mounted volume it has no stand-in for, naming it", () => {
+    expect(() => membersFromStatefulSet(statefulSet([]), { ...opts(), secrets: {} })).toThrow(/volume "tls" \(Secret db-tls\) has no local stand-in/);
+    expect(() => membersFromStatefulSet(statefulSet([]), { ...opts(), secrets: { "db-tls": path.join(dataRoot, "empty") } })).toThrow(/Secret db-tls has no key tls\.crt/);
+    const scratch = { mounts: [{ name: "scratch", mountPath: "/scratch" }], volumes: [{ name: "scratch", emptyDir: {} }] };
+    expect(() => membersFromStatefulSet(statefulSet([], scratch), opts())).toThrow(/mounts volume "scratch" at \/scratch, which has no local stand-in/);
+    const subPath = { mounts: [{ name: "tls", mountPath: "/etc/ca.crt", subPath: "ca.crt" }] };
+    expect(() => membersFromStatefulSet(statefulSet([], subPath), opts())).toThrow(/mounts volume "tls" at \/etc\/ca\.crt with a subPath/);
+  });
+
   test("refuses what it cannot stand in for", () => {
     const podName = { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } };
     expect(() => membersFromStatefulSet(statefulSet([{ name: "IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }]), opts())).toThrow(/IP: fieldRef status.podIP/);
@@ -126,13 +187,15 @@ describe("membersFromStatefulSet", () => {
   });
 
   test("the rendered prod StatefulSet maps to members that reach only loopback addresses", () => {
-    const sts = findManifest(renderedPlan().manifests, "StatefulSet", "apisix-etcd");
-    const members = membersFromStatefulSet(sts, opts());
+    const { manifests, plan } = renderedPlan();
+    const sts = findManifest(manifests, "StatefulSet", "apisix-etcd");
+    const { secrets } = makeMemberSecrets(path.join(dataRoot, "prod-secrets"), { manifests, resources: plan.resources }, IPS);
+    const members = membersFromStatefulSet(sts, { ...opts(), secrets });
     expect(members).toHaveLength(sts.spec.replicas);
     for (const m of members) {
       const values = [...Object.values(m.env), ...m.args].join(" ");
       // Nothing left that would need cluster DNS, a wildcard bind, or the pod's filesystem.
-      expect(values).not.toMatch(/\.svc\b|0\.0\.0\.0|\$\(|\/var\/lib\/etcd/);
+      expect(values).not.toMatch(/\.svc\b|0\.0\.0\.0|\$\(|\/var\/lib\/etcd|\/etc\/etcd/);
       const hosts = [...values.matchAll(/https?:\/\/([^:/,\s]+)/g)].map((match) => match[1]);
       expect(hosts.length).toBeGreaterThan(0);
       expect(hosts.every((host) => IPS.includes(host))).toBe(true);

@@ -8,14 +8,18 @@
 //     member's loopback IP (the headless Service's DNS record),
 //   - the wildcard listen address 0.0.0.0 -> the member's own loopback IP (all
 //     members share the ports, so each must bind its own address),
-//   - the data volume's mount path (as a path prefix) -> a folder per member
-//     under `dataRoot` (the PersistentVolume),
+//   - each mount path (as a path prefix) -> a local folder: the data volume's
+//     -> a folder per member under `dataRoot` (the PersistentVolume); a secret
+//     volume's -> its Secret's stand-in (`secrets`) projected per member as the
+//     kubelet projects it; any other volume's -> the folder `volumes` names.
+//     A mounted volume with none of these throws: no cluster path passes through,
 //   - the command's binary -> the same-named binary in `binDir`.
 // Everything else passes through unchanged: a variable or flag etcd rejects
 // makes the member fail, and so the test.
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import type { MemberSpec } from "./local-cluster";
+import { localizePaths, projectSecretVolume, type PodVolume, type SecretStandIns } from "./pod-volumes";
 
 export interface RenderedMembersOptions {
   /** One loopback address (127.x.y.z) per ordinal; at least `spec.replicas` of them. */
@@ -26,6 +30,10 @@ export interface RenderedMembersOptions {
   binDir: string;
   /** Container to read; default: the one named "etcd", else the only one. */
   containerName?: string;
+  /** Stand-ins of the Secrets the container's secret volumes project (see pod-volumes.ts). */
+  secrets?: SecretStandIns;
+  /** Volume name -> local folder, for mounted volumes that are neither claim templates nor secrets. */
+  volumes?: Readonly<Record<string, string>>;
 }
 
 /** A LocalCluster member spec plus the binary the rendered command runs. */
@@ -47,7 +55,7 @@ interface ContainerManifest {
   command?: string[];
   args?: string[];
   env?: EnvVar[];
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; subPath?: string }[];
 }
 interface StatefulSetManifest {
   kind?: string;
@@ -55,7 +63,7 @@ interface StatefulSetManifest {
   spec?: {
     replicas?: number;
     serviceName?: string;
-    template?: { spec?: { containers?: ContainerManifest[] } };
+    template?: { spec?: { containers?: ContainerManifest[]; volumes?: PodVolume[] } };
     volumeClaimTemplates?: { metadata?: { name?: string } }[];
   };
 }
@@ -124,6 +132,31 @@ function resolveEnv(env: readonly EnvVar[], podName: string, namespace: string):
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+/** Mount path -> local folder for every volume the container mounts in pod `podName`; throws on one without a stand-in. */
+function localMounts(
+  sts: StatefulSetManifest,
+  container: ContainerManifest,
+  claimNames: ReadonlySet<string | undefined>,
+  podName: string,
+  dataDir: string,
+  opts: RenderedMembersOptions,
+): Map<string, string> {
+  const podVolumes = sts.spec?.template?.spec?.volumes ?? [];
+  return new Map(
+    (container.volumeMounts ?? []).map((mount) => {
+      const where = `container ${container.name} mounts volume "${mount.name}" at ${mount.mountPath}`;
+      if (mount.subPath !== undefined) throw new Error(`${where} with a subPath, which has no local stand-in`);
+      if (claimNames.has(mount.name)) return [mount.mountPath, dataDir];
+      const local = opts.volumes?.[mount.name];
+      if (local !== undefined) return [mount.mountPath, local];
+      const volume = podVolumes.find((v) => v.name === mount.name);
+      if (volume?.secret === undefined) throw new Error(`${where}, which has no local stand-in`);
+      // Per pod, as the kubelet projects it: a member must not read another's files.
+      return [mount.mountPath, projectSecretVolume(volume, opts.secrets ?? {}, path.join(opts.dataRoot, "secret-volumes", podName, mount.name))];
+    }),
+  );
+}
+
 function etcdContainer(sts: StatefulSetManifest, name: string | undefined): ContainerManifest {
   const containers = sts.spec?.template?.spec?.containers ?? [];
   const container =
@@ -160,8 +193,9 @@ export function membersFromStatefulSet(statefulSet: object, opts: RenderedMember
     throw new Error(`container ${container.name} has no command: the image's entrypoint cannot be mapped to a local binary`);
   }
   const claimNames = new Set((sts.spec?.volumeClaimTemplates ?? []).map((claim) => claim.metadata?.name));
-  const dataMounts = (container.volumeMounts ?? []).filter((mount) => claimNames.has(mount.name));
-  if (dataMounts.length === 0) throw new Error(`container ${container.name} mounts no volume of the claim templates`);
+  if (!(container.volumeMounts ?? []).some((mount) => claimNames.has(mount.name))) {
+    throw new Error(`container ${container.name} mounts no volume of the claim templates`);
+  }
 
   const podName = (ordinal: number): string => `${stsName}-${ordinal}`;
   // `<sts>-<n>.<service>.<namespace>.svc.<any domain>`, not preceded/followed by a name character.
@@ -175,6 +209,7 @@ export function membersFromStatefulSet(statefulSet: object, opts: RenderedMember
     const ip = opts.ips[ordinal];
     const dataDir = path.join(opts.dataRoot, name);
     mkdirSync(dataDir, { recursive: true }); // the volume exists before the container starts
+    const mounts = localMounts(sts, container, claimNames, name, dataDir, opts);
 
     const localize = (text: string): string => {
       let out = text.replace(podHost, (host, n: string) => {
@@ -183,11 +218,7 @@ export function membersFromStatefulSet(statefulSet: object, opts: RenderedMember
         return opts.ips[target];
       });
       out = out.replace(/(?<![\d.])0\.0\.0\.0(?![\d.])/g, ip);
-      for (const mount of dataMounts) {
-        const prefix = mount.mountPath.replace(/\/+$/, "");
-        out = out.replace(new RegExp(`(?<![\\w./-])${escapeRegExp(prefix)}(?=/|$|[^\\w.-])`, "g"), dataDir);
-      }
-      return out;
+      return localizePaths(out, mounts);
     };
 
     const env = resolveEnv(container.env ?? [], name, namespace);

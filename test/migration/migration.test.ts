@@ -16,6 +16,7 @@ import { etcdBinaries, type EtcdBinaries } from "../etcd/binaries";
 import { EtcdClient, prefixRangeEnd } from "../etcd/etcd-client";
 import { LocalCluster } from "../etcd/local-cluster";
 import { membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
+import { makeMemberSecrets } from "../etcd/stack-secrets";
 import { waitFor } from "../etcd/wait";
 import { apisixEntries, putAll } from "../backup/apisix-data";
 import { installFakeGcloud, objectPath } from "../backup/fake-gcloud";
@@ -143,7 +144,7 @@ describe("migration from the single Bitnami member to the stack's 3-member clust
         installFakeGcloud(fakeBin, buckets);
 
         // The prod stack's backup bucket; the runbook uploads the migration snapshot there.
-        const { manifests } = renderedPlan("prod");
+        const { manifests, plan } = renderedPlan("prod");
         const cronJob = findManifest(manifests, "CronJob", "apisix-etcd-backup");
         const bucket = cronJob.spec.jobTemplate.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "BUCKET").value as string;
         const snapshotUrl = `gs://${bucket}/etcd/migration/apisix-etcd-0-bitnami.db`;
@@ -230,15 +231,13 @@ describe("migration from the single Bitnami member to the stack's 3-member clust
             }
         }
         figures.restoreStepsMs = Date.now() - t;
-        restoredMembers = membersFromStatefulSet(statefulSet, { ips: NEW_IPS, dataRoot, binDir: bins.binDir });
+        const { secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, NEW_IPS);
+        restoredMembers = membersFromStatefulSet(statefulSet, { ips: NEW_IPS, dataRoot, binDir: bins.binDir, secrets });
         restored = new LocalCluster({ members: restoredMembers, workDir: path.join(work, "new-logs"), etcdBinary: restoredMembers[0].binary });
         clusters.push(restored);
         t = Date.now();
-        // One after the other, as in test/backup: members on existing data dirs each run the initial corruption check.
-        for (const member of restoredMembers) {
-            await restored.restartMember(member.name);
-            await waitFor(`${member.name} serving its peers`, async () => (await fetch(`http://${member.ip}:2380/version`)).ok, { timeoutMs: WAIT_MS });
-        }
+        // Members on existing data dirs each run the initial corruption check (LocalCluster.startInTurn).
+        await restored.startInTurn(WAIT_MS);
         await restored.waitHealthy(WAIT_MS);
         figures.newClusterUpMs = Date.now() - t;
         figures.beforeAllMs = Date.now() - started;

@@ -1,0 +1,173 @@
+// Stand-ins for the stack's Secrets: those the rendered etcd members mount (the member certificate,
+// its CA, the JWT signing keys), made in a folder for one test file (keys by node:crypto,
+// certificates by openssl; the certificate holds the DNS names the stack's certificate declares,
+// plus IP SANs for the loopback addresses that stand in for those names here), and the users'
+// credentials that the jobs read through secretKeyRef.
+import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import type { PodVolume, SecretStandIns } from "./pod-volumes";
+
+/** A certificate and its private key, as PEM files. */
+export interface KeyPairFiles {
+  cert: string;
+  key: string;
+}
+
+export interface CertificateNames {
+  dnsNames: readonly string[];
+  /** Addresses the certificate must also be valid for (127.0.0.1 is always added). */
+  ips: readonly string[];
+}
+
+/** What a stack declares about its etcd members: its resources (plan.json or under mocks) and manifests. */
+export interface DeclaredMembers {
+  resources: readonly { type: string; inputs: Record<string, any> }[];
+  manifests: readonly { kind: string; metadata: { name?: string }; [key: string]: any }[];
+}
+
+export interface MemberSecrets {
+  /** Secret name -> folder holding one file per key: `secrets` for membersFromStatefulSet and the jobs' volumes. */
+  secrets: SecretStandIns;
+  /** The CA that signed the member certificate: what a client must trust. */
+  ca: KeyPairFiles;
+  member: KeyPairFiles;
+  /** Secret key (tls.crt, jwt.pub, ...) -> the file it stands for, to make other Secrets' folders from. */
+  files: Record<string, string>;
+}
+
+/** An ECDSA P-256 key pair (PEM), in the form of the stack's keys (the tls provider's privateKeyPem: SEC1). */
+const ecKeyPair = () =>
+  generateKeyPairSync("ec", { namedCurve: "prime256v1", privateKeyEncoding: { type: "sec1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+
+function writeFile(file: string, content: string): string {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, content, { mode: 0o600 });
+  return file;
+}
+
+const writeKey = (file: string): string => writeFile(file, ecKeyPair().privateKey);
+
+function openssl(args: string[]): void {
+  execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
+}
+
+/** A self-signed CA in `dir` (ca.crt, ca.key), valid for a day. */
+export function newCertificateAuthority(dir: string, commonName: string): KeyPairFiles {
+  mkdirSync(dir, { recursive: true });
+  const files = { cert: path.join(dir, "ca.crt"), key: writeKey(path.join(dir, "ca.key")) };
+  const config = path.join(dir, "ca.cnf");
+  // A config of our own: the system's openssl.cnf would add extensions of its choosing.
+  writeFileSync(
+    config,
+    ["[req]", "distinguished_name = dn", "[dn]", "[ext]", "basicConstraints = critical, CA:TRUE", "keyUsage = critical, keyCertSign, cRLSign", "subjectKeyIdentifier = hash", ""].join("\n"),
+  );
+  openssl(["req", "-x509", "-new", "-config", config, "-extensions", "ext", "-key", files.key, "-subj", `/CN=${commonName}`, "-days", "1", "-out", files.cert]);
+  return files;
+}
+
+/**
+ * A certificate signed by `ca` in `dir` (tls.crt, tls.key) for server and client use, as the stack's
+ * member certificate is, with `names.dnsNames` and IP SANs for 127.0.0.1 and `names.ips`.
+ *
+ * Why 127.0.0.1: a connection between two loopback addresses comes from 127.0.0.1, and with peer
+ * client-certificate auth etcd checks the SANs of the connecting member's certificate against that
+ * remote address (on GKE, the pod IP, found through the pod DNS names the certificate holds).
+ */
+export function issueCertificate(ca: KeyPairFiles, dir: string, names: CertificateNames): KeyPairFiles {
+  mkdirSync(dir, { recursive: true });
+  const files = { cert: path.join(dir, "tls.crt"), key: writeKey(path.join(dir, "tls.key")) };
+  const config = path.join(dir, "member.cnf");
+  const sans = [...names.dnsNames.map((name) => `DNS:${name}`), ...["127.0.0.1", ...names.ips].map((ip) => `IP:${ip}`)];
+  writeFileSync(
+    config,
+    [
+      "[req]",
+      "distinguished_name = dn",
+      "[dn]",
+      "[ext]",
+      "basicConstraints = critical, CA:FALSE",
+      "keyUsage = critical, digitalSignature, keyEncipherment",
+      "extendedKeyUsage = serverAuth, clientAuth",
+      `subjectAltName = ${[...new Set(sans)].join(", ")}`,
+      "authorityKeyIdentifier = keyid",
+      "",
+    ].join("\n"),
+  );
+  const subject = `/CN=${names.dnsNames[0] ?? names.ips[0]}`;
+  openssl(["req", "-x509", "-new", "-config", config, "-extensions", "ext", "-key", files.key, "-CA", ca.cert, "-CAkey", ca.key, "-subj", subject, "-days", "1", "-out", files.cert]);
+  return files;
+}
+
+/**
+ * The names the stack's member certificate declares: the `tls` provider's CertRequest (self-signed
+ * mode) or the cert-manager Certificate. Throws unless exactly one of them is declared.
+ */
+export function memberCertificateNames(stack: DeclaredMembers): CertificateNames {
+  const declared = [
+    ...stack.resources.filter((r) => r.type === "tls:index/certRequest:CertRequest").map((r) => r.inputs),
+    ...stack.manifests.filter((m) => m.kind === "Certificate").map((m) => m.spec),
+  ];
+  if (declared.length !== 1) throw new Error(`expected one member certificate (CertRequest or Certificate), found ${declared.length}`);
+  return { dnsNames: declared[0].dnsNames ?? [], ips: declared[0].ipAddresses ?? [] };
+}
+
+/**
+ * Stand-ins for every Secret the stack's etcd StatefulSet mounts, under `dir`: a new CA, a member
+ * certificate it signed (memberCertificateNames, plus `ips`), an ES256 JWT key pair. Each Secret's
+ * folder holds the keys the pod's volumes list: tls.crt / tls.key / ca.crt (kubernetes.io/tls with
+ * the CA, as cert-manager writes it) and jwt.key / jwt.pub.
+ */
+export function makeMemberSecrets(dir: string, stack: DeclaredMembers, ips: readonly string[]): MemberSecrets {
+  const ca = newCertificateAuthority(path.join(dir, "ca"), "apisix-etcd test CA");
+  const declared = memberCertificateNames(stack);
+  const member = issueCertificate(ca, path.join(dir, "member"), { dnsNames: declared.dnsNames, ips: [...declared.ips, ...ips] });
+  const jwt = ecKeyPair();
+  const files: Record<string, string> = {
+    "tls.crt": member.cert,
+    "tls.key": member.key,
+    "ca.crt": ca.cert,
+    "jwt.key": writeFile(path.join(dir, "jwt", "jwt.key"), jwt.privateKey),
+    "jwt.pub": writeFile(path.join(dir, "jwt", "jwt.pub"), jwt.publicKey),
+  };
+  return { secrets: secretFolders(path.join(dir, "secrets"), stack, files), ca, member, files };
+}
+
+/**
+ * One folder per Secret the etcd StatefulSet's pod projects, holding the keys its volumes list, each
+ * a copy of `files[key]`; throws on a key it has no file for or a volume that lists no items.
+ */
+export function secretFolders(dir: string, stack: DeclaredMembers, files: Readonly<Record<string, string>>): SecretStandIns {
+  const statefulSets = stack.manifests.filter((m) => m.kind === "StatefulSet");
+  if (statefulSets.length !== 1) throw new Error(`expected one StatefulSet, found ${statefulSets.length}`);
+  const volumes: PodVolume[] = statefulSets[0].spec.template.spec.volumes ?? [];
+  const secrets: Record<string, string> = {};
+  for (const volume of volumes.filter((v) => v.secret?.secretName !== undefined)) {
+    const secretName = volume.secret!.secretName!;
+    if (!volume.secret!.items) throw new Error(`volume "${volume.name}" lists no items: which keys Secret ${secretName} holds is not known here`);
+    const folder = path.join(dir, secretName);
+    for (const { key } of volume.secret!.items) {
+      if (files[key] === undefined) throw new Error(`Secret ${secretName} key ${key}: no stand-in file`);
+      mkdirSync(folder, { recursive: true });
+      copyFileSync(files[key], path.join(folder, key));
+    }
+    secrets[secretName] = folder;
+  }
+  return secrets;
+}
+
+/**
+ * `<secret>/<key>` -> value, for pod-steps' `secretKeyRefs`: the users' Secrets as the stack generates
+ * them (letters and digits), each user name the one the auth bootstrap Job gives that password.
+ */
+export const USER_SECRET_KEY_REFS: Readonly<Record<string, string>> = {
+  "apisix-etcd-user-root/username": "root",
+  "apisix-etcd-user-root/password": "Root0stand0in",
+  "apisix-etcd-user-apisix/username": "apisix",
+  "apisix-etcd-user-apisix/password": "Apisix0stand0in",
+  "apisix-etcd-user-backup/username": "backup",
+  "apisix-etcd-user-backup/password": "Backup0stand0in",
+  "apisix-etcd-user-defrag/username": "defrag",
+  "apisix-etcd-user-defrag/password": "Defrag0stand0in",
+};
