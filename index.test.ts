@@ -15,9 +15,11 @@ let prodWithoutProject: DeclaredStack;
 let devWithBackups: DeclaredStack;
 let existingClassRestore: DeclaredStack;
 let snapshotRestore: DeclaredStack;
+let open: DeclaredStack;
+let clientTls: DeclaredStack;
 
 beforeAll(async () => {
-    [dev, prodWithoutProject, devWithBackups, existingClassRestore, snapshotRestore] = await declareStacks([
+    [dev, prodWithoutProject, devWithBackups, existingClassRestore, snapshotRestore, open, clientTls] = await declareStacks([
         { stackFile: "Pulumi.dev.yaml" },
         { stackFile: "Pulumi.prod.yaml", changes: { "gcp:project": undefined } },
         { stackFile: "Pulumi.dev.yaml", changes: { "apisix-etcd:backup": { enabled: true } } },
@@ -30,6 +32,8 @@ beforeAll(async () => {
             },
         },
         { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:restore": { from: "volume-snapshot:data-apisix-etcd-0-20260101024300", revisionBump: 0 } } },
+        { stackFile: "Pulumi.dev.yaml", changes: { "apisix-etcd:auth": { enabled: false }, "apisix-etcd:tls": { mode: "off" } } },
+        { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:tls": { mode: "cert-manager", issuer: { name: "etcd-ca", kind: "ClusterIssuer" } } } },
     ]);
 });
 
@@ -93,11 +97,75 @@ describe("the prod plan", () => {
     });
 });
 
+describe("access control in the prod plan", () => {
+    const { manifests, plan } = renderedPlan("prod");
+    const podOf = (kind: string, name: string) => {
+        const workload = findManifest(manifests, kind, name);
+        return kind === "CronJob" ? workload.spec.jobTemplate.spec.template.spec : workload.spec.template.spec;
+    };
+    const secretRefs = (pod: any): { name: string; optional?: boolean }[] =>
+        [...(pod.initContainers ?? []), ...pod.containers].flatMap((c: any) => (c.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.valueFrom.secretKeyRef));
+    const mountedSecrets = (pod: any): string[] => (pod.volumes ?? []).filter((v: any) => v.secret).map((v: any) => v.secret.secretName);
+
+    test("every Secret a pod mounts or reads is one the stack writes (but root's previous password, handed over by an operator)", () => {
+        const written = new Set(manifests.filter((m) => m.kind === "Secret" && m.metadata.namespace === "etcd").map((m) => m.metadata.name));
+        const pods = [podOf("StatefulSet", "apisix-etcd"), podOf("Job", "apisix-etcd-auth"), podOf("CronJob", "apisix-etcd-backup"), podOf("CronJob", "apisix-etcd-defrag")];
+        const used = pods.flatMap((pod) => [...mountedSecrets(pod), ...secretRefs(pod).filter((ref) => !ref.optional).map((ref) => ref.name)]);
+        expect(used.length).toBeGreaterThan(5);
+        expect(used.filter((name) => !written.has(name))).toEqual([]);
+        expect(pods.flatMap(secretRefs).filter((ref) => ref.optional)).toEqual([{ name: "apisix-etcd-user-root-previous", key: "password", optional: true }]);
+    });
+
+    test("each job reads only its own user's Secret", () => {
+        expect(new Set(secretRefs(podOf("CronJob", "apisix-etcd-backup")).map((ref) => ref.name))).toEqual(new Set(["apisix-etcd-user-backup"]));
+        expect(new Set(secretRefs(podOf("CronJob", "apisix-etcd-defrag")).map((ref) => ref.name))).toEqual(new Set(["apisix-etcd-user-defrag"]));
+        expect(secretRefs(podOf("CronJob", "apisix-etcd-volume-snapshots"))).toEqual([]);
+    });
+
+    test("the bootstrap declares APISIX's role on the configured prefix and the jobs' users, and runs after the members", () => {
+        const env = Object.fromEntries(podOf("Job", "apisix-etcd-auth").containers[0].env.map((e: any) => [e.name, e.value]));
+        expect(env.USERS.split("\n")).toEqual(["apisix PASSWORD_APISIX apisix", "backup PASSWORD_BACKUP root", "defrag PASSWORD_DEFRAG root"]);
+        expect(env.ROLES).toBe(`apisix READWRITE ${Buffer.from("/apisix").toString("base64")} ${Buffer.from("/apisiy").toString("base64")}`);
+        expect(env.ENDPOINT).toBe("http://apisix-etcd.etcd.svc.cluster.local:2379");
+        const job = findResource(plan, "kubernetes:batch/v1:Job", "apisix-etcd-auth");
+        expect(job.options.dependsOn).toContain(findResource(plan, "kubernetes:apps/v1:StatefulSet", "apisix-etcd").urn);
+    });
+
+    test("APISIX's Secret lands in APISIX's namespace; with clients on http the jobs mount no CA", () => {
+        expect(findManifest(manifests, "Secret", "apisix-etcd-credentials").metadata.namespace).toBe("apisix");
+        expect(mountedSecrets(podOf("CronJob", "apisix-etcd-backup"))).toEqual([]);
+        expect(mountedSecrets(podOf("StatefulSet", "apisix-etcd")).sort()).toEqual(["apisix-etcd-tls", "apisix-etcd-token-key"]);
+    });
+});
+
+describe("access control variants", () => {
+    test("auth and TLS off: no Secrets, no bootstrap, no tokens, plain http", () => {
+        expect(open.error).toBeUndefined();
+        expect(open.manifests.filter((m) => ["Secret", "Job"].includes(m.kind))).toEqual([]);
+        const env = findManifest(open.manifests, "StatefulSet", "apisix-etcd").spec.template.spec.containers[0].env.map((e: any) => e.name);
+        expect(env.filter((name: string) => /AUTH_TOKEN|CERT|KEY_FILE|CA_FILE/.test(name))).toEqual([]);
+    });
+
+    test("cert-manager with client TLS: a Certificate for the members' Secret, https everywhere, the jobs verify with its CA", () => {
+        expect(clientTls.error).toBeUndefined();
+        const certificate = findManifest(clientTls.manifests, "Certificate", "apisix-etcd-tls");
+        expect(certificate.spec).toMatchObject({ secretName: "apisix-etcd-tls", issuerRef: { name: "etcd-ca", kind: "ClusterIssuer" } });
+        expect(certificate.spec.dnsNames).toEqual(expect.arrayContaining(["apisix-etcd.etcd.svc.cluster.local", "apisix-etcd-2.apisix-etcd-headless.etcd.svc.cluster.local"]));
+        expect(clientTls.manifests.filter((m) => m.kind === "Secret").map((m) => m.metadata.name)).not.toContain("apisix-etcd-tls");
+        const backup = findManifest(clientTls.manifests, "CronJob", "apisix-etcd-backup").spec.jobTemplate.spec.template.spec;
+        expect(backup.initContainers[0].env).toEqual(expect.arrayContaining([
+            { name: "ETCDCTL_ENDPOINTS", value: "https://apisix-etcd.etcd.svc.cluster.local:2379" },
+            { name: "ETCDCTL_CACERT", value: "/etc/etcd-ca/ca.crt" },
+        ]));
+        expect(backup.volumes).toContainEqual({ name: "etcd-ca", secret: { secretName: "apisix-etcd-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } });
+    });
+});
+
 describe("the dev stack", () => {
     test("declares no GCP resource and no backup, so it needs no GCP project", () => {
         expect(dev.error).toBeUndefined();
         expect(dev.resources.filter((r) => r.type.startsWith("gcp:"))).toEqual([]);
-        expect(dev.manifests.filter((m) => m.kind === "CronJob").map((m) => m.metadata.name)).toEqual(["apisix-etcd-defrag", "apisix-etcd-volume-snapshots"]);
+        expect(dev.manifests.filter((m) => m.kind === "CronJob").map((m) => m.metadata.name).sort()).toEqual(["apisix-etcd-auth", "apisix-etcd-defrag", "apisix-etcd-volume-snapshots"]);
         // No backups to wait for: the defragmentation needs no API access.
         expect(dev.manifests.filter((m) => m.kind === "Role").map((m) => m.metadata.name)).not.toContain("apisix-etcd-defrag");
     });
