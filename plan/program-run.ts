@@ -100,16 +100,53 @@ export function declareUnderMocks(stack: MockStack, declare: () => void): Promis
  */
 export function runProgram(args: ProgramRunArgs): Promise<RegisteredResource[]> {
     return declareUnderMocks(args, () => {
+        keepCompiledModules(args.programDir);
         forgetProgramModules(args.programDir);
         require(args.programDir);
     });
 }
 
-/** Drops the program's own modules (not its libraries, nor this planner) from Node's module cache. */
+/** The program's own modules: not its libraries, nor this planner. */
+const isProgramModule = (programDir: string, file: string): boolean =>
+    file.startsWith(programDir + "/") && !file.includes("/node_modules/") && !file.startsWith(`${programDir}/plan/`);
+
+/** Drops the program's own modules from Node's module cache. */
 function forgetProgramModules(programDir: string): void {
-    const own = (file: string) =>
-        file.startsWith(programDir + "/") && !file.includes("/node_modules/") && !file.startsWith(`${programDir}/plan/`);
-    for (const file of Object.keys(require.cache).filter(own)) {
+    for (const file of Object.keys(require.cache).filter((file) => isProgramModule(programDir, file))) {
         delete require.cache[file];
     }
+}
+
+/** The JavaScript ts-node made of each of the program's modules, by file. */
+const compiledModules = new Map<string, string>();
+let keepingCompiledModules = false;
+
+type ModuleLoader = (module: { _compile(code: string, file: string): unknown }, file: string) => void;
+
+/**
+ * ts-node compiles a module each time it is loaded, and the program's modules are loaded again for
+ * every stack: keep what it compiled the first time (the files do not change during a plan). A no-op
+ * where no TypeScript loader is registered.
+ */
+function keepCompiledModules(programDir: string): void {
+    const extensions = require.extensions as unknown as Record<string, ModuleLoader | undefined>;
+    const load = extensions[".ts"];
+    if (keepingCompiledModules || !load) return;
+    keepingCompiledModules = true;
+    extensions[".ts"] = (module, file) => {
+        const compiled = compiledModules.get(file);
+        if (compiled !== undefined) {
+            module._compile(compiled, file);
+            return;
+        }
+        if (isProgramModule(programDir, file)) {
+            // ts-node wraps _compile to hand it the compiled code; wrapped beneath, this sees that code.
+            const compile = module._compile.bind(module);
+            module._compile = (code, compiledFile) => {
+                compiledModules.set(compiledFile, code);
+                return compile(code, compiledFile);
+            };
+        }
+        load(module, file);
+    };
 }

@@ -28,7 +28,8 @@ function header(text: string, key: string): string | undefined {
 
 function variants(workDir: string): Variant[] {
     const prod = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
-    const shipped = ["prod", "dev"].map((stack) => ({
+    // The prod stack's own verdict is the global setup's run of the plan CLI (plan/cli.test.ts: exit 0).
+    const shipped = ["dev"].map((stack) => ({
         file: `Pulumi.${stack}.yaml`,
         stack,
         tags: {},

@@ -1,4 +1,6 @@
-import * as gcp from "@pulumi/gcp";
+// The service modules alone: the package index would make tsc read the whole provider (860k lines of typings).
+import * as serviceaccount from "@pulumi/gcp/serviceaccount";
+import * as storage from "@pulumi/gcp/storage";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface BucketWorkloadIdentityArgs {
@@ -35,7 +37,7 @@ export class BucketWorkloadIdentity extends pulumi.ComponentResource {
         if (!/^[a-z]([-a-z0-9]{4,28}[a-z0-9])$/.test(args.accountId)) {
             throw new pulumi.ResourceError(`accountId must be 6-30 characters of a-z, 0-9 and '-', starting with a letter, got "${args.accountId}"`, this);
         }
-        const account = new gcp.serviceaccount.Account(
+        const account = new serviceaccount.Account(
             name,
             { project: args.project, accountId: args.accountId, displayName: args.accountId, description: args.description },
             { parent: this },
@@ -45,13 +47,13 @@ export class BucketWorkloadIdentity extends pulumi.ComponentResource {
         this.email = pulumi.interpolate`${account.accountId}@${account.project}.iam.gserviceaccount.com`;
         const accountName = pulumi.interpolate`projects/${account.project}/serviceAccounts/${this.email}`;
 
-        new gcp.storage.BucketIAMMember(
+        new storage.BucketIAMMember(
             name,
             { bucket: args.bucket, role: args.role, member: pulumi.interpolate`serviceAccount:${this.email}` },
             { parent: this },
         );
         const { namespace, name: kubernetesName } = args.kubernetesServiceAccount;
-        new gcp.serviceaccount.IAMMember(
+        new serviceaccount.IAMMember(
             `${name}-workload-identity`,
             {
                 serviceAccountId: accountName,
