@@ -250,7 +250,10 @@ export const stackConfigSchema = z.strictObject({
             enabled: z.boolean().default(true),
             schedule: cronSchedule.default("43 2 * * *"),
             keep: integer(1, 100).default(7),
-            /** Image with a POSIX shell and kubectl that takes and prunes the VolumeSnapshots. */
+            /**
+             * Image with a POSIX shell, kubectl, curl and jq (alpine/k8s has them): it takes and prunes the
+             * VolumeSnapshots, and runs the defragmentation and the auth bootstrap too.
+             */
             kubectlImage: imageReference.default("alpine/k8s:1.34.1"),
         })
         .prefault({}),
