@@ -29,6 +29,8 @@ const NAME = "apisix-etcd";
 const BACKUP_PREFIX = "etcd";
 /** The backup CronJob, whose successes the backup alert watches. */
 const BACKUP_CRON_JOB = `${NAME}-backup`;
+/** The auth bootstrap's Job, CronJob and ServiceAccount; the auth alert watches the CronJob's successes. */
+const AUTH_CRON_JOB = `${NAME}-auth`;
 /** The Secret in APISIX's namespace with its etcd host, prefix, user name, password (and CA). */
 const APISIX_SECRET = `${NAME}-credentials`;
 /** etcd users: APISIX's, and one per job that talks to etcd (the volume snapshots do not). */
@@ -115,7 +117,7 @@ function authentication() {
     const secretOf = (user: string) => credentials.userSecretNames[user];
     new AuthBootstrap(`${NAME}-auth`, {
         namespace: cluster.namespace,
-        name: `${NAME}-auth`,
+        name: AUTH_CRON_JOB,
         image: config.snapshots.kubectlImage,
         schedule: config.auth.schedule,
         endpoint: cluster.clientUrl,
@@ -209,6 +211,9 @@ if (config.monitoring.enabled) {
         dataClaimNames: cluster.dataClaimNames,
         backup: config.backup.enabled
             ? { cronJobName: BACKUP_CRON_JOB, intervalSeconds: longestScheduleIntervalSeconds(config.backup.schedule) }
+            : undefined,
+        authBootstrap: config.auth.enabled
+            ? { cronJobName: AUTH_CRON_JOB, intervalSeconds: longestScheduleIntervalSeconds(config.auth.schedule) }
             : undefined,
         runbookBaseUrl: config.monitoring.runbookBaseUrl,
         instanceLabels: cluster.instanceLabels,

@@ -8,7 +8,7 @@ import * as path from "path";
 import { PROD_SCOPE } from "../../test/monitoring/alert-scope";
 import { readPromql } from "../../test/monitoring/promql";
 import { quorum } from "../etcd/cluster";
-import { AlertingRule, alertRuleGroups, alertsFor, ETCD_ALERTS } from "./alert-rules";
+import { AlertDefinition, AlertingRule, alertRuleGroups, alertsFor, ETCD_ALERTS } from "./alert-rules";
 
 const rules: AlertingRule[] = alertRuleGroups(PROD_SCOPE).flatMap((group) => group.rules);
 const definitionOf = (rule: AlertingRule) => ETCD_ALERTS.find((d) => d.alert === rule.alert)!;
@@ -22,9 +22,12 @@ test("renders every alert once, in two groups evaluated as often as the members 
     ]);
 });
 
-test("without a backup CronJob there is no backup alert", () => {
-    const withoutBackup = alertsFor({ ...PROD_SCOPE, backup: undefined }).map((d) => d.alert);
-    expect(withoutBackup).toEqual(ETCD_ALERTS.map((d) => d.alert).filter((name) => name !== "EtcdBackupStale"));
+test.each([
+    ["backup", "EtcdBackupStale"],
+    ["authBootstrap", "EtcdAuthConvergenceStale"],
+] as const)("without the %s CronJob there is no %s alert", (cronJob, alert) => {
+    const without = alertsFor({ ...PROD_SCOPE, [cronJob]: undefined }).map((d) => d.alert);
+    expect(without).toEqual(ETCD_ALERTS.map((d) => d.alert).filter((name) => name !== alert));
 });
 
 describe("PromQL, by Prometheus' own grammar", () => {
@@ -48,14 +51,14 @@ describe("PromQL, by Prometheus' own grammar", () => {
 });
 
 describe("thresholds: the rendered rules carry those documented in alert-rules.ts, and no others", () => {
-    /** What a threshold becomes in the expression: itself, but the backup's age in intervals becomes seconds. */
-    const rendered = (alert: string, name: string, value: number) =>
-        alert === "EtcdBackupStale" && name === "intervals" ? value * PROD_SCOPE.backup!.intervalSeconds : value;
+    /** What a threshold becomes in the expression: itself, but a CronJob's age in intervals becomes seconds. */
+    const rendered = ({ cronJob }: AlertDefinition, name: string, value: number) =>
+        cronJob && name === "intervals" ? value * PROD_SCOPE[cronJob]!.intervalSeconds : value;
 
     test.each(rules.map((r) => [r.alert, r]))("%s", (_, rule) => {
         const definition = definitionOf(rule);
         const compared = readPromql(rule.expr).numberComparisons.map((c) => c.value);
-        const documented = Object.entries(definition.thresholds).map(([name, value]) => rendered(rule.alert, name, value));
+        const documented = Object.entries(definition.thresholds).map(([name, value]) => rendered(definition, name, value));
         for (const value of documented) {
             expect(compared).toContain(value);
         }
@@ -74,11 +77,23 @@ describe("thresholds: the rendered rules carry those documented in alert-rules.t
         ]);
     });
 
+    test("the auth bootstrap's CronJob, run hourly, may go `intervals` hours without a success", () => {
+        const intervals = ETCD_ALERTS.find((d) => d.alert === "EtcdAuthConvergenceStale")!.thresholds.intervals;
+        const auth = rules.find((r) => r.alert === "EtcdAuthConvergenceStale")!;
+        expect(readPromql(auth.expr).numberComparisons).toEqual([
+            { op: ">", value: intervals * 3600 },
+            { op: ">", value: intervals * 3600 },
+        ]);
+        // Its own CronJob's series, not the backup's.
+        expect(new Set(auth.expr.match(/cronjob="[^"]*"/g))).toEqual(new Set(['cronjob="apisix-etcd-auth"']));
+        expect(auth.annotations.description).toMatch(new RegExp(`^No run of CronJob apisix-etcd-auth has succeeded within ${intervals}h `));
+    });
+
     test("each threshold is documented where it is set", () => {
         const source = fs.readFileSync(path.join(__dirname, "alert-rules.ts"), "utf8");
         const undocumented = ETCD_ALERTS.flatMap((definition) => {
             const start = source.indexOf(`alert: "${definition.alert}"`);
-            const end = source.indexOf("define({", start);
+            const end = source.indexOf(`alert: "`, start + 1);
             const text = source.slice(start, end < 0 ? undefined : end);
             // The key follows the end of a comment: `/** ... */ name: value`.
             return Object.keys(definition.thresholds).filter((name) => !new RegExp(`\\*/\\s*${name}: `).test(text)).map((name) => `${definition.alert}.${name}`);

@@ -14,9 +14,20 @@
 
 import { quorum } from "../etcd/cluster";
 
+/** A CronJob whose successful runs an alert watches. */
+export interface WatchedCronJob {
+    readonly cronJobName: string;
+    /** The longest time between two scheduled runs, in seconds. */
+    readonly intervalSeconds: number;
+}
+
+/** The CronJobs of an AlertScope that an alert may watch. */
+const CRON_JOBS = ["backup", "authBootstrap"] as const;
+type CronJobKey = (typeof CRON_JOBS)[number];
+
 /** What the rules select: the names of one cluster's objects, as its series are labelled. */
 export interface AlertScope {
-    /** Namespace of the members, their claims and the backup CronJob. */
+    /** Namespace of the members, their claims and the CronJobs. */
     readonly namespace: string;
     /** The `job` label of the series scraped from the members (the scrape configuration's name). */
     readonly job: string;
@@ -27,11 +38,9 @@ export interface AlertScope {
     /** The members' PersistentVolumeClaims. */
     readonly dataClaimNames: readonly string[];
     /** The backup CronJob; without it there is no backup alert. */
-    readonly backup?: {
-        readonly cronJobName: string;
-        /** The longest time between two scheduled runs, in seconds. */
-        readonly intervalSeconds: number;
-    };
+    readonly backup?: WatchedCronJob;
+    /** The auth bootstrap's CronJob; without it there is no auth convergence alert. */
+    readonly authBootstrap?: WatchedCronJob;
     /** Where docs/runbooks.md is read; each alert links to `<runbookBaseUrl>#<alert name in lower case>`. */
     readonly runbookBaseUrl: string;
 }
@@ -63,8 +72,8 @@ interface Selectors {
     readonly memberPods: string;
     /** kubelet series of the members' volumes. */
     readonly dataClaims: string;
-    /** kube-state-metrics series of the backup CronJob. */
-    readonly backupCronJob: string;
+    /** kube-state-metrics series of each CronJob the scope has. */
+    readonly cronJobs: Readonly<Partial<Record<CronJobKey, string>>>;
 }
 
 /** What an expression or a description may use besides its thresholds. */
@@ -85,6 +94,8 @@ export interface AlertDefinition<T extends Thresholds = Thresholds> {
     readonly thresholds: T;
     /** Which metrics the rule reads: the members' own, or what Kubernetes reports about them. */
     readonly source: "etcd" | "kubernetes";
+    /** The CronJob of the scope whose runs the alert watches; a scope without it gets no such alert. */
+    readonly cronJob?: CronJobKey;
     expr(thresholds: T, context: RuleContext): string;
     readonly summary: string;
     description(thresholds: T, context: RuleContext): string;
@@ -118,6 +129,56 @@ function define<T extends Thresholds>(definition: AlertDefinition<T>): AlertDefi
 function p99(histogram: string, selector: string, by: readonly string[] = []): string {
     const labels = ["namespace", "job", "pod", ...by, "le"].join(", ");
     return `histogram_quantile(${PERCENTILE}, sum by (${labels}) (rate(${histogram}_bucket{${selector}}[${RATE_WINDOW}])))`;
+}
+
+/** The CronJob an alert watches, with the matcher of its series. */
+function cronJobOf(key: CronJobKey, { scope, selectors }: RuleContext): WatchedCronJob & { readonly selector: string } {
+    const cronJob = scope[key];
+    const selector = selectors.cronJobs[key];
+    if (!cronJob || !selector) {
+        throw new Error(`the alert needs the ${key} CronJob`);
+    }
+    return { ...cronJob, selector };
+}
+
+/**
+ * An alert that no run of one of the scope's CronJobs has succeeded within `intervals` of its scheduled
+ * intervals. Three ways to have no recent success: the last one is too old; there never was one since
+ * the CronJob was created; kube-state-metrics does not report the CronJob at all (nothing would notice).
+ */
+function cronJobStale(alert: {
+    readonly alert: string;
+    readonly severity: Severity;
+    readonly cronJob: CronJobKey;
+    readonly thresholds: { readonly intervals: number };
+    readonly summary: string;
+    /** The description's last sentence: what is at risk while no run succeeds. */
+    readonly consequence: string;
+}): AlertDefinition {
+    const { consequence, ...definition } = alert;
+    return define({
+        ...definition,
+        // Long enough for kube-state-metrics to see a new CronJob after a deployment.
+        for: "15m",
+        source: "kubernetes",
+        expr: (t, context) => {
+            const { intervalSeconds, selector } = cronJobOf(alert.cronJob, context);
+            const maxAge = t.intervals * intervalSeconds;
+            const newest = (metric: string) => `max by (namespace, cronjob) (${metric}{${selector}})`;
+            return (
+                `time() - ${newest("kube_cronjob_status_last_successful_time")} > ${maxAge}` +
+                ` or (time() - ${newest("kube_cronjob_created")} > ${maxAge} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${selector}})` +
+                ` or absent(kube_cronjob_created{${selector}})`
+            );
+        },
+        description: (t, context) => {
+            const { cronJobName, intervalSeconds } = cronJobOf(alert.cronJob, context);
+            return (
+                `No run of CronJob ${cronJobName} has succeeded within ${humanSeconds(t.intervals * intervalSeconds)} ` +
+                `(or kube-state-metrics does not report the CronJob). ${consequence}`
+            );
+        },
+    });
 }
 
 /** Members that answer their scrapes, 0 when none does (`count` of nothing is nothing, not 0). */
@@ -349,40 +410,35 @@ export const ETCD_ALERTS: readonly AlertDefinition[] = [
         summary: "An etcd member's volume is nearly full.",
         description: () => "Only {{ $value | humanizePercentage }} of volume {{ $labels.persistentvolumeclaim }} is free.",
     }),
-    define({
+    cronJobStale({
         alert: "EtcdBackupStale",
         severity: "warning",
-        // Long enough for kube-state-metrics to see a new CronJob after a deployment.
-        for: "15m",
+        cronJob: "backup",
         thresholds: {
             /** The newest successful backup may be this many scheduled intervals old: one missed run is tolerated. */
             intervals: 2,
         },
-        source: "kubernetes",
-        // Three ways to have no recent backup: the last success is too old; there never was one since
-        // the CronJob was created; kube-state-metrics does not report the CronJob at all.
-        expr: (t, { selectors, scope }) => {
-            const maxAge = t.intervals * backupOf(scope).intervalSeconds;
-            const newest = (metric: string) => `max by (namespace, cronjob) (${metric}{${selectors.backupCronJob}})`;
-            return (
-                `time() - ${newest("kube_cronjob_status_last_successful_time")} > ${maxAge}` +
-                ` or (time() - ${newest("kube_cronjob_created")} > ${maxAge} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${selectors.backupCronJob}})` +
-                ` or absent(kube_cronjob_created{${selectors.backupCronJob}})`
-            );
-        },
         summary: "No recent etcd backup.",
-        description: (t, { scope }) =>
-            `No run of CronJob ${backupOf(scope).cronJobName} has succeeded within ${humanSeconds(t.intervals * backupOf(scope).intervalSeconds)} ` +
-            "(or kube-state-metrics does not report the CronJob). A restore would lose the changes since the newest backup.",
+        consequence: "A restore would lose the changes since the newest backup.",
+    }),
+    cronJobStale({
+        alert: "EtcdAuthConvergenceStale",
+        severity: "warning",
+        cronJob: "authBootstrap",
+        thresholds: {
+            /**
+             * The newest successful convergence of users, roles and passwords may be this many scheduled
+             * intervals old. One or two failed runs can have a passing cause (members unreachable for
+             * longer than a run waits, a node upgrade) that the next run repairs; a third is a cause that
+             * does not heal, commonly root's password after a restore. One more than the backup's: a late
+             * convergence loses no data, and at the hourly default it still reports within 3 hours.
+             */
+            intervals: 3,
+        },
+        summary: "etcd's users and passwords are not converged.",
+        consequence: "After a restore or a password change, etcd may refuse APISIX or the jobs with the passwords of their Secrets.",
     }),
 ];
-
-function backupOf(scope: AlertScope): NonNullable<AlertScope["backup"]> {
-    if (!scope.backup) {
-        throw new Error("the backup alert needs the backup CronJob");
-    }
-    return scope.backup;
-}
 
 /** "12h", "90m", "45s": a duration as a person reads it in a description. */
 function humanSeconds(seconds: number): string {
@@ -401,13 +457,18 @@ function selectorsOf(scope: AlertScope): Selectors {
         members: `${namespace}, job=${quote(scope.job)}`,
         memberPods: `${namespace}, pod=~${quote(`${escapeRegex(scope.statefulSetName)}-[0-9]+`)}`,
         dataClaims: `${namespace}, persistentvolumeclaim=~${quote(scope.dataClaimNames.map(escapeRegex).join("|"))}`,
-        backupCronJob: scope.backup ? `${namespace}, cronjob=${quote(scope.backup.cronJobName)}` : "",
+        cronJobs: Object.fromEntries(
+            CRON_JOBS.flatMap((key) => {
+                const cronJob = scope[key];
+                return cronJob ? [[key, `${namespace}, cronjob=${quote(cronJob.cronJobName)}`]] : [];
+            }),
+        ),
     };
 }
 
-/** The alerts that apply to `scope`: all of them, less the backup alert when there is no backup. */
+/** The alerts that apply to `scope`: all of them, less each that watches a CronJob the scope does not have. */
 export function alertsFor(scope: AlertScope): readonly AlertDefinition[] {
-    return ETCD_ALERTS.filter((definition) => definition.alert !== "EtcdBackupStale" || scope.backup !== undefined);
+    return ETCD_ALERTS.filter((definition) => definition.cronJob === undefined || scope[definition.cronJob] !== undefined);
 }
 
 /** The alerting rule of one alert, rendered for `scope`. */

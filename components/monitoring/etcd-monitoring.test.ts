@@ -46,17 +46,20 @@ beforeAll(async () => {
             replicas: clusterArgs.replicas,
             dataClaimNames: cluster.dataClaimNames,
             backup: { cronJobName: pulumi.output("apisix-etcd-backup"), intervalSeconds: 6 * 3600 },
+            authBootstrap: { cronJobName: pulumi.output("apisix-etcd-auth"), intervalSeconds: 3600 },
             runbookBaseUrl: PROD_SCOPE.runbookBaseUrl,
             instanceLabels: cluster.instanceLabels,
         };
         new EtcdMonitoring("gmp", monitoringArgs);
         new EtcdMonitoring("operator", { ...monitoringArgs, flavor: "prometheus-operator", labels: { release: "kube-prometheus-stack" } });
         new EtcdMonitoring("no-backup", { ...monitoringArgs, backup: undefined });
+        new EtcdMonitoring("no-auth", { ...monitoringArgs, authBootstrap: undefined });
         const invalid: Partial<EtcdMonitoringArgs>[] = [
             { memberLabels: {} },
             { replicas: 0 },
             { dataClaimNames: [] },
             { backup: { cronJobName: "apisix-etcd-backup", intervalSeconds: 0 } },
+            { authBootstrap: { cronJobName: "apisix-etcd-auth", intervalSeconds: 1.5 } },
             { runbookBaseUrl: "" },
             { runbookBaseUrl: "https://example.com/runbooks.md#etcd" },
         ];
@@ -155,10 +158,12 @@ describe("what the objects select is what the EtcdCluster declares", () => {
     });
 });
 
-test("without a backup there is no backup alert", () => {
-    const alerts = ofKind("no-backup", "Rules").spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
-    expect(alerts).not.toContain("EtcdBackupStale");
-    expect(alerts).toHaveLength(alertRuleGroups(PROD_SCOPE).flatMap((g) => g.rules).length - 1);
+test.each([
+    ["no-backup", "EtcdBackupStale"],
+    ["no-auth", "EtcdAuthConvergenceStale"],
+])("%s: without its CronJob there is no %s alert, and all the others", (component, alert) => {
+    const alerts = ofKind(component, "Rules").spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
+    expect(alerts).toEqual(alertRuleGroups(PROD_SCOPE).flatMap((g) => g.rules.map((r) => r.alert)).filter((name) => name !== alert));
 });
 
 test("refuses arguments that would monitor the wrong thing, or nothing", () => {
@@ -167,6 +172,7 @@ test("refuses arguments that would monitor the wrong thing, or nothing", () => {
         expect.stringContaining("replicas must be a positive integer, got 0"),
         expect.stringContaining("dataClaimNames must name at least one"),
         expect.stringContaining("backup.intervalSeconds must be a positive integer, got 0"),
+        expect.stringContaining("authBootstrap.intervalSeconds must be a positive integer, got 1.5"),
         expect.stringContaining('runbookBaseUrl must be a non-empty URL without a fragment, got ""'),
         expect.stringContaining("without a fragment"),
     ]);

@@ -3,11 +3,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { alertRuleGroups, SCRAPE_INTERVAL } from "./alert-rules";
 import { MonitoringFlavor, rulesObjectType, scrapeObject } from "./collector-objects";
 
+/** A CronJob of the stack whose successful runs an alert watches, and the longest time between two of its scheduled runs. */
+export interface MonitoredCronJob {
+    readonly cronJobName: pulumi.Input<string>;
+    readonly intervalSeconds: number;
+}
+
 export interface EtcdMonitoringArgs {
     /**
      * The members' namespace, where the scrape configuration and the rules live. Under GMP a Rules
      * object sees only series labelled with its own namespace, so the kube-state-metrics and kubelet
-     * series about the members' pods, claims and backup CronJob must keep theirs in `namespace`.
+     * series about the members' pods, claims and CronJobs must keep theirs in `namespace`.
      */
     readonly namespace: pulumi.Input<string>;
     /** Name of the scrape configuration and `job` label of every series scraped from the members; the rules are `<name>-alerts`. */
@@ -24,8 +30,10 @@ export interface EtcdMonitoringArgs {
     readonly replicas: number;
     /** The members' PersistentVolumeClaims (EtcdCluster.dataClaimNames). */
     readonly dataClaimNames: readonly string[];
-    /** The backup CronJob, if there is one, and the longest time between two of its scheduled runs. */
-    readonly backup?: { readonly cronJobName: pulumi.Input<string>; readonly intervalSeconds: number };
+    /** The backup CronJob, if there is one. */
+    readonly backup?: MonitoredCronJob;
+    /** The auth bootstrap's CronJob, if there is one. */
+    readonly authBootstrap?: MonitoredCronJob;
     /** Where docs/runbooks.md is read (a URL, or the path in this repository); alerts link to its sections. */
     readonly runbookBaseUrl: string;
     /** Labels that every object of the stack carries (EtcdCluster.instanceLabels). */
@@ -51,8 +59,10 @@ export class EtcdMonitoring extends pulumi.ComponentResource {
         if (args.dataClaimNames.length === 0) {
             throw new pulumi.ResourceError("dataClaimNames must name at least one PersistentVolumeClaim", this);
         }
-        if (args.backup && (!Number.isInteger(args.backup.intervalSeconds) || args.backup.intervalSeconds <= 0)) {
-            throw new pulumi.ResourceError(`backup.intervalSeconds must be a positive integer, got ${args.backup.intervalSeconds}`, this);
+        for (const [key, cronJob] of Object.entries({ backup: args.backup, authBootstrap: args.authBootstrap })) {
+            if (cronJob && (!Number.isInteger(cronJob.intervalSeconds) || cronJob.intervalSeconds <= 0)) {
+                throw new pulumi.ResourceError(`${key}.intervalSeconds must be a positive integer, got ${cronJob.intervalSeconds}`, this);
+            }
         }
         if (args.runbookBaseUrl === "" || args.runbookBaseUrl.includes("#")) {
             throw new pulumi.ResourceError(`runbookBaseUrl must be a non-empty URL without a fragment, got ${JSON.stringify(args.runbookBaseUrl)}`, this);
@@ -67,8 +77,8 @@ export class EtcdMonitoring extends pulumi.ComponentResource {
         );
 
         const groups = pulumi
-            .all([args.namespace, args.statefulSetName, args.backup])
-            .apply(([namespace, statefulSetName, backup]) =>
+            .all([args.namespace, args.statefulSetName, args.backup, args.authBootstrap])
+            .apply(([namespace, statefulSetName, backup, authBootstrap]) =>
                 alertRuleGroups({
                     namespace,
                     job: args.name,
@@ -76,6 +86,7 @@ export class EtcdMonitoring extends pulumi.ComponentResource {
                     replicas: args.replicas,
                     dataClaimNames: args.dataClaimNames,
                     backup,
+                    authBootstrap,
                     runbookBaseUrl: args.runbookBaseUrl,
                 }),
             );

@@ -15,9 +15,20 @@ import { PROD_SCOPE } from "./alert-scope";
 
 jest.setTimeout(60_000);
 
-/** The prod stack's names, with a backup every half hour so that the backup scenarios are as short as the others. */
-const scope = { ...PROD_SCOPE, backup: { ...PROD_SCOPE.backup!, intervalSeconds: 1800 } };
-const backup = scope.backup;
+/**
+ * The prod stack's names, with a backup every half hour and the auth bootstrap every quarter hour, so that
+ * the CronJob scenarios are as short as the others (and their alerts go stale at different times).
+ */
+const scope = {
+    ...PROD_SCOPE,
+    backup: { ...PROD_SCOPE.backup!, intervalSeconds: 1800 },
+    authBootstrap: { ...PROD_SCOPE.authBootstrap!, intervalSeconds: 900 },
+};
+/** Each alert on a CronJob's successes, and the CronJob it watches. */
+const CRON_JOB_ALERTS = [
+    { alert: "EtcdBackupStale", cronJob: scope.backup },
+    { alert: "EtcdAuthConvergenceStale", cronJob: scope.authBootstrap },
+];
 const GIB = 2 ** 30;
 const QUOTA_BYTES = 4 * GIB;
 const VOLUME_BYTES = 20 * GIB;
@@ -25,8 +36,6 @@ const VOLUME_BYTES = 20 * GIB;
 const FAULT_MINUTE = 10;
 /** The rate and percentile window of the rules, in minutes. */
 const RATE_WINDOW_MINUTES = 5;
-/** When the newest backup becomes too old, if the last one succeeded at time 0. */
-const BACKUP_STALE_MINUTE = (threshold("EtcdBackupStale", "intervals") * backup.intervalSeconds) / 60;
 
 function threshold(alert: string, name: string): number {
     const definition = ETCD_ALERTS.find((d) => d.alert === alert);
@@ -90,10 +99,11 @@ class Cluster {
         for (const claim of scope.dataClaimNames) {
             this.volume(claim, VOLUME_BYTES / 2);
         }
-        const cronJob = { cronjob: backup.cronJobName };
-        this.kubernetes("created", "kube_cronjob_created", constant(0, minutes), cronJob);
-        // Each sample says the last run succeeded just now.
-        this.kubernetes("lastSuccess", "kube_cronjob_status_last_successful_time", growing(60, minutes), cronJob);
+        for (const { cronJob } of CRON_JOB_ALERTS) {
+            this.kubernetes(`created@${cronJob.cronJobName}`, "kube_cronjob_created", constant(0, minutes), { cronjob: cronJob.cronJobName });
+            // Each sample says the last run succeeded just now.
+            this.lastSuccess(cronJob.cronJobName, growing(60, minutes));
+        }
     }
 
     /** One series scraped from member `pod`, added to the family `<metric>@<pod>` (replacing it with `replace`). */
@@ -122,6 +132,11 @@ class Cluster {
         const labels = { persistentvolumeclaim: claim };
         this.kubernetes(`capacity@${claim}`, "kubelet_volume_stats_capacity_bytes", constant(VOLUME_BYTES, this.minutes), labels);
         return this.kubernetes(`available@${claim}`, "kubelet_volume_stats_available_bytes", constant(availableBytes, this.minutes), labels);
+    }
+
+    /** When the last run of CronJob `name` succeeded, in seconds since time 0. */
+    lastSuccess(name: string, values: string): this {
+        return this.kubernetes(`lastSuccess@${name}`, "kube_cronjob_status_last_successful_time", values, { cronjob: name });
     }
 
     /** A kube-state-metrics or kubelet series of the cluster's namespace. */
@@ -156,14 +171,22 @@ interface Scenario {
 const settled = (alert: string) => FAULT_MINUTE + RATE_WINDOW_MINUTES + forOf(alert) + 2;
 /** `count` events within the three minutes after the fault. */
 const burst = (count: number) => Array.from({ length: count }, (_, i) => FAULT_MINUTE + Math.floor((i * 3) / count));
-const backupStaleFiresAt = BACKUP_STALE_MINUTE + forOf("EtcdBackupStale") + 2;
+/** When a CronJob alert's newest success becomes too old, if the last one succeeded at time 0. */
+const staleMinute = (alert: string, intervalSeconds: number) => (threshold(alert, "intervals") * intervalSeconds) / 60;
+/** When it has surely fired, its `for` passed. */
+const staleFiresAt = (alert: string, intervalSeconds: number) => staleMinute(alert, intervalSeconds) + forOf(alert) + 2;
 
 const [pod0, pod1, pod2] = new Cluster(0).pods;
 const leaderChanges = threshold("EtcdFrequentLeaderChanges", "changesPerHour");
 const restarts = threshold("EtcdContainerRestarts", "restartsPerHour");
 
 const SCENARIOS: Scenario[] = [
-    { name: "a healthy cluster, backed up on time", firing: { [settled("EtcdDatabaseFragmented")]: {}, [backupStaleFiresAt]: {} } },
+    {
+        name: "a healthy cluster, backed up and its users converged on time",
+        firing: Object.fromEntries(
+            [settled("EtcdDatabaseFragmented"), ...CRON_JOB_ALERTS.map(({ alert, cronJob }) => staleFiresAt(alert, cronJob.intervalSeconds))].map((minute) => [minute, {}]),
+        ),
+    },
     {
         name: "a member stops answering",
         cluster: (c) => c.member(pod1, "up", fromFault(1, 0, c.minutes)),
@@ -257,21 +280,26 @@ const SCENARIOS: Scenario[] = [
         cluster: (c) => c.volume(scope.dataClaimNames[0], (VOLUME_BYTES * threshold("EtcdVolumeNearlyFull", "availableRatio")) / 2),
         firing: { [settled("EtcdVolumeNearlyFull")]: { EtcdVolumeNearlyFull: 1 } },
     },
-    {
-        name: "backups stop succeeding",
-        cluster: (c) => c.kubernetes("lastSuccess", "kube_cronjob_status_last_successful_time", constant(0, c.minutes), { cronjob: backup.cronJobName }),
-        firing: { [BACKUP_STALE_MINUTE - 1]: {}, [backupStaleFiresAt]: { EtcdBackupStale: 1 } },
-    },
-    {
-        name: "no backup has ever succeeded",
-        cluster: (c) => c.without(/^lastSuccess$/),
-        firing: { [BACKUP_STALE_MINUTE - 1]: {}, [backupStaleFiresAt]: { EtcdBackupStale: 1 } },
-    },
-    {
-        name: "kube-state-metrics does not report the backup CronJob",
-        cluster: (c) => c.without(/^(created|lastSuccess)$/),
-        firing: { [forOf("EtcdBackupStale") + 2]: { EtcdBackupStale: 1 } },
-    },
+    ...CRON_JOB_ALERTS.flatMap(({ alert, cronJob: { cronJobName, intervalSeconds } }) => {
+        const justPast = { [staleMinute(alert, intervalSeconds) - 1]: {}, [staleFiresAt(alert, intervalSeconds)]: { [alert]: 1 } };
+        return [
+            {
+                name: `runs of ${cronJobName} stop succeeding`,
+                cluster: (c: Cluster) => c.lastSuccess(cronJobName, constant(0, c.minutes)),
+                firing: justPast,
+            },
+            {
+                name: `no run of ${cronJobName} has ever succeeded`,
+                cluster: (c: Cluster) => c.without(new RegExp(`^lastSuccess@${cronJobName}$`)),
+                firing: justPast,
+            },
+            {
+                name: `kube-state-metrics does not report ${cronJobName}`,
+                cluster: (c: Cluster) => c.without(new RegExp(`^(created|lastSuccess)@${cronJobName}$`)),
+                firing: { [forOf(alert) + 2]: { [alert]: 1 } },
+            },
+        ];
+    }),
 ];
 
 /** promtool's unit test file: one test group per scenario, each asserting which alerts fire when. */
@@ -332,7 +360,8 @@ test("promtool check rules rejects a broken rule, so the check above can fail", 
 test("every alert fires in some scenario, and the healthy cluster fires none", () => {
     const fired = new Set(SCENARIOS.flatMap((s) => Object.values(s.firing).flatMap((alerts) => Object.keys(alerts))));
     expect([...fired].sort()).toEqual(ETCD_ALERTS.map((d) => d.alert).sort());
-    expect(Object.values(SCENARIOS[0].firing)).toEqual([{}, {}]);
+    const healthy = SCENARIOS[0].firing;
+    expect(Object.values(healthy)).toEqual(Object.keys(healthy).map(() => ({})));
 });
 
 test("promtool test rules: each scenario fires exactly the alerts expected", () => {
