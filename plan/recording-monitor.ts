@@ -44,6 +44,7 @@ function markSecret(state: Record<string, unknown>, keys: readonly string[]): Re
  */
 export class RecordingMonitor extends MockMonitor {
     readonly registered: RegisteredResource[] = [];
+    private readonly urns = new Set<string>();
 
     // The request and callback are gRPC objects; MockMonitor declares them loosely too.
     override registerResource(request: any, callback: (error: any, response: any) => void): Promise<void> {
@@ -52,11 +53,12 @@ export class RecordingMonitor extends MockMonitor {
             if (!error && response && secretOutputs.length > 0) {
                 response.setObject(Struct.fromJavaScript(markSecret(response.getObject()?.toJavaScript() ?? {}, secretOutputs) as never));
             }
-            if (!error && response && this.registered.some((resource) => resource.urn === response.getUrn())) {
+            if (!error && response && this.urns.has(response.getUrn())) {
                 // The engine refuses a second resource of the same type and name; so does the plan.
                 error = new Error(`Duplicate resource URN '${response.getUrn()}'; try giving it a unique name`);
             }
             if (!error && response) {
+                this.urns.add(response.getUrn());
                 this.registered.push({
                     urn: response.getUrn(),
                     type: request.getType(),

@@ -58,6 +58,7 @@ test("APISIX's Secret holds what its config needs, and its password equals its e
     expect(data("kv-credentials")).toMatchObject({ host: args.apisix.clientUrl, prefix: "/apisix", username: "apisix", "ca.crt": "CA PEM" });
     expect(data("kv-credentials").password).toBe(data("kv-user-apisix").password);
     expect(await valueOf(credentials.apisixPassword)).toBe(data("kv-user-apisix").password);
+    expect(await pulumi.isSecret(credentials.apisixPassword)).toBe(true);
     expect(data("kv-user-backup").username).toBe("backup");
 });
 

@@ -33,7 +33,7 @@ describe("self-signed", () => {
         const [ca] = of("own", "tls:index/selfSignedCert:SelfSignedCert");
         expect(ca.inputs).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"], validityPeriodHours: 10 * 90 * 24 });
         const [request] = of("own", "tls:index/certRequest:CertRequest");
-        expect(request.inputs.dnsNames).toEqual(base.dnsNames);
+        expect(request.inputs.dnsNames).toEqual([...base.dnsNames, "localhost"]);
         expect(request.inputs.ipAddresses).toEqual(["127.0.0.1"]);
         const [certificate] = of("own", "tls:index/locallySignedCert:LocallySignedCert");
         expect(certificate.inputs).toMatchObject({ validityPeriodHours: 90 * 24, earlyRenewalHours: 30 * 24 });
@@ -56,8 +56,9 @@ describe("cert-manager", () => {
             spec: {
                 secretName: "kv-issued",
                 commonName: base.dnsNames[0],
-                dnsNames: base.dnsNames,
-                usages: expect.arrayContaining(["server auth", "client auth"]),
+                dnsNames: [...base.dnsNames, "localhost"],
+                ipAddresses: ["127.0.0.1"],
+                usages: ["digital signature", "key encipherment", "server auth", "client auth"],
                 issuerRef: { name: "etcd-ca", kind: "ClusterIssuer", group: "cert-manager.io" },
             },
         });

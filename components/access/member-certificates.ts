@@ -14,7 +14,7 @@ export interface MemberCertificatesArgs {
     readonly namespace: pulumi.Input<string>;
     /** The Secret the members mount: `tls.crt`, `tls.key`, `ca.crt`. */
     readonly secretName: string;
-    /** Every name the members are reached by; the first is the certificate's common name. */
+    /** Every name the members are reached by in the cluster (localhost and 127.0.0.1 are added); the first is the common name. */
     readonly dnsNames: readonly string[];
     readonly labels: Readonly<Record<string, string>>;
     /** `selfSigned`: the stack creates a CA and signs the certificate itself. `certManager`: cert-manager does, from `issuer`. */
@@ -26,7 +26,8 @@ const HOURS_PER_DAY = 24;
 const RENEW_BEFORE_DAYS = 30;
 /** Key usages of the members' certificate: it serves clients and peers, and is a peer's client certificate too. */
 const MEMBER_USAGES = ["digital_signature", "key_encipherment", "server_auth", "client_auth"];
-/** etcdctl inside a member pod reaches its own member at 127.0.0.1 (the runbooks do). */
+/** etcdctl inside a member pod reaches its own member at localhost / 127.0.0.1 (the runbooks do). */
+const LOCAL_NAME = "localhost";
 const LOOPBACK = ["127.0.0.1"];
 
 /**
@@ -48,6 +49,7 @@ export class MemberCertificates extends pulumi.ComponentResource {
             throw new pulumi.ResourceError("dnsNames must name at least one host", this);
         }
         this.secretName = args.secretName;
+        const dnsNames = [...args.dnsNames, LOCAL_NAME];
         const metadata = { name: args.secretName, namespace: args.namespace, labels: args.labels };
         const source = args.source;
 
@@ -62,9 +64,10 @@ export class MemberCertificates extends pulumi.ComponentResource {
                         secretName: args.secretName,
                         secretTemplate: { labels: args.labels },
                         commonName: args.dnsNames[0],
-                        dnsNames: args.dnsNames,
+                        dnsNames,
                         ipAddresses: LOOPBACK,
-                        usages: ["digital signature", "key encipherment", "server auth", "client auth"],
+                        // cert-manager spells the same usages with spaces.
+                        usages: MEMBER_USAGES.map((usage) => usage.replace("_", " ")),
                         privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
                         duration: "2160h",
                         renewBefore: "720h",
@@ -90,7 +93,7 @@ export class MemberCertificates extends pulumi.ComponentResource {
             const memberKey = new tls.PrivateKey(`${name}-member`, ecdsaKey, { parent: this });
             const request = new tls.CertRequest(
                 `${name}-member`,
-                { privateKeyPem: memberKey.privateKeyPem, subject: { commonName: args.dnsNames[0] }, dnsNames: [...args.dnsNames], ipAddresses: LOOPBACK },
+                { privateKeyPem: memberKey.privateKeyPem, subject: { commonName: args.dnsNames[0] }, dnsNames, ipAddresses: LOOPBACK },
                 { parent: this },
             );
             const certificate = new tls.LocallySignedCert(

@@ -52,7 +52,7 @@ export class ClusterTopology {
     /**
      * Every name a client or a peer may reach a member by, for the members' certificate: each
      * member's pod DNS name (and a wildcard for members added later), both Services in short and
-     * full forms, and localhost.
+     * full forms.
      */
     get certificateDnsNames(): string[] {
         const withinCluster = (service: string) => [
@@ -66,8 +66,6 @@ export class ClusterTopology {
             `*.${this.headlessServiceName}.${this.args.namespace}.svc.${this.args.clusterDomain}`,
             ...withinCluster(this.clientServiceName),
             ...withinCluster(this.headlessServiceName),
-            // etcdctl run inside a member pod (the runbooks) talks to its own member.
-            "localhost",
         ];
     }
 
