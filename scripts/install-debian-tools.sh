@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# Brings Debian trixie's etcd (etcd, etcdctl, etcdutl) and Prometheus' promtool
-# onto this machine without touching the system's apt setup: a private apt
-# config/state/cache under the cache dir, `apt-get download`, then `dpkg -x`.
+# Brings Debian's newest etcd 3.5 (etcd, etcdctl, etcdutl) and Prometheus' promtool onto this machine
+# without touching the system's apt setup: a private apt config/state/cache under the cache dir,
+# `apt-get download`, then `dpkg -x`.
+#
+# etcd comes from Debian's testing suite, which carries the newest 3.5 patch (3.5.30 on 2026-12-01; trixie
+# has 3.5.16, which misses the stale-read, watch, lease and auth fixes the stack's default image has);
+# promtool from trixie, the stable suite.
 #
 # Usage: scripts/install-debian-tools.sh        (prints the bin dir on success)
-# Env:   TOOLS_CACHE    cache root   (default: <repo>/.cache/debian-tools)
-#        DEBIAN_MIRROR  archive URI  (default: the Debian mirror the system's
-#                                     apt sources use, else deb.debian.org)
-#        DEBIAN_SUITE   suite        (default: trixie)
+# Env:   TOOLS_CACHE        cache root (default: <repo>/.cache/debian-tools)
+#        DEBIAN_MIRROR      archive URI (default: the first .../debian URI of the system's apt sources;
+#                           required where those are not Debian's, e.g. on an Ubuntu CI runner)
+#        ETCD_SUITE         suite of etcd-server and etcd-client (default: testing)
+#        ETCD_MIN_PATCH     lowest etcd 3.5 patch accepted (default: 30)
+#        PROMTOOL_SUITE     suite of promtool (default: trixie)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${TOOLS_CACHE:-$REPO/.cache/debian-tools}"
-SUITE="${DEBIAN_SUITE:-trixie}"
+ETCD_SUITE="${ETCD_SUITE:-testing}"
+ETCD_MIN_PATCH="${ETCD_MIN_PATCH:-30}"
+PROMTOOL_SUITE="${PROMTOOL_SUITE:-trixie}"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-# promtool is its own package on trixie (the "prometheus" package has only the server).
-PACKAGES=(etcd-server etcd-client promtool)
+# Each package with the suite it is taken from. promtool is its own package since trixie (the
+# "prometheus" package has only the server).
+PACKAGES=("etcd-server/$ETCD_SUITE" "etcd-client/$ETCD_SUITE" "promtool/$PROMTOOL_SUITE")
 ROOT="$CACHE/root"
 BIN="$ROOT/usr/bin"
 
@@ -31,11 +40,19 @@ version_ok() {
   grep -q "$4" <<<"$out"
 }
 
+# True when <bin dir>/<tool> reports etcd 3.5.<patch> with patch >= ETCD_MIN_PATCH (an older cache is replaced).
+etcd_version_ok() {
+  local out patch
+  out="$("$1/$2" "$3" 2>&1)" || return 1
+  patch="$(sed -n -E "s/^$4 3\.5\.([0-9]+)\$/\1/p" <<<"$out" | head -n1)"
+  [ -n "$patch" ] && [ "$patch" -ge "$ETCD_MIN_PATCH" ]
+}
+
 # True when every tool in <bin dir> exists and reports the expected version.
 tools_ok() {
-  version_ok "$1" etcd --version '^etcd Version: 3\.5\.' &&
-    version_ok "$1" etcdctl version '^etcdctl version: 3\.5\.' &&
-    version_ok "$1" etcdutl version '^etcdutl version: 3\.5\.' &&
+  etcd_version_ok "$1" etcd --version 'etcd Version:' &&
+    etcd_version_ok "$1" etcdctl version 'etcdctl version:' &&
+    etcd_version_ok "$1" etcdutl version 'etcdutl version:' &&
     version_ok "$1" promtool --version '^promtool, version 2\.'
 }
 
@@ -62,7 +79,7 @@ if command -v flock >/dev/null; then
   rm -rf "$CACHE"/tmp.* "$ROOT.old"
 fi
 
-# Use the same Debian mirror as the system's apt sources (first .../debian URI).
+# The Debian archive the system's apt sources use (first .../debian URI); none is assumed.
 detect_mirror() {
   local f uri
   for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
@@ -73,9 +90,9 @@ detect_mirror() {
       "$f" | head -n1)"
     if [ -n "$uri" ]; then echo "$uri"; return; fi
   done
-  echo "http://deb.debian.org/debian"
 }
 MIRROR="${DEBIAN_MIRROR:-$(detect_mirror)}"
+[ -n "$MIRROR" ] || die "no Debian archive in the system's apt sources: set DEBIAN_MIRROR to a Debian archive URI (.../debian)"
 
 START=$(date +%s)
 TMP="$(mktemp -d "$CACHE/tmp.XXXXXX")"
@@ -85,7 +102,11 @@ APTDIR="$CACHE/apt"
 mkdir -p "$APTDIR/etc/apt.conf.d" "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/state"
 : >"$APTDIR/state/status" # empty dpkg status: nothing "installed" in the private view
 SOURCES="$APTDIR/etc/sources.list"
-echo "deb [signed-by=$KEYRING] $MIRROR $SUITE main" >"$SOURCES"
+# Signatures are checked against the keyring as usual; the Release file's Valid-Until is not, since
+# testing's expires within days and an archive snapshot (as some machines' sources are) keeps an old one.
+for suite in $(printf '%s\n' "${PACKAGES[@]##*/}" | sort -u); do
+  echo "deb [signed-by=$KEYRING check-valid-until=no] $MIRROR $suite main"
+done >"$SOURCES"
 
 # APT_CONFIG is read before apt.conf.d, so pointing Dir::Etc::Parts at an empty
 # dir keeps the system's hooks (e.g. appstream/packagekit Post-Invoke) out.
@@ -112,15 +133,14 @@ APT_OPTS=(
 apt_private() { APT_CONFIG="$APTDIR/etc/apt.conf" apt-get -q "${APT_OPTS[@]}" "$@"; }
 apt_cache_private() { APT_CONFIG="$APTDIR/etc/apt.conf" apt-cache "${APT_OPTS[@]}" "$@"; }
 
-log "apt-get update ($MIRROR $SUITE main) into $APTDIR"
+log "apt-get update ($MIRROR $(printf '%s\n' "${PACKAGES[@]##*/}" | sort -u | tr '\n' ' ')main) into $APTDIR"
 apt_private update >"$TMP/update.log" 2>&1 || { cat "$TMP/update.log" >&2; die "apt-get update failed"; }
 # apt-get update exits 0 on some fetch failures; make sure the index is there.
 for p in "${PACKAGES[@]}"; do
-  if ! info="$(apt_cache_private show --no-all-versions "$p" 2>"$TMP/check.log")"; then
+  if ! info="$(apt_cache_private policy "${p%/*}" 2>"$TMP/check.log")" || ! grep -q "/debian ${p#*/}/main" <<<"$info"; then
     cat "$TMP/update.log" "$TMP/check.log" >&2
-    die "package $p not found in $MIRROR $SUITE (see apt output above)"
+    die "package ${p%/*} not found in $MIRROR ${p#*/} (see apt output above)"
   fi
-  log "$p $(sed -n 's/^Version: //p' <<<"$info")"
 done
 
 mkdir -p "$TMP/debs"

@@ -115,6 +115,11 @@ describe("CI workflows", () => {
         expect(runs).toEqual(expect.arrayContaining(["npm ci", "npm test", "bash scripts/install-debian-tools.sh"]));
     });
 
+    test("the Debian archive of the test workflow is the user's repository variable, not a host written in it", () => {
+        const envs = Object.values(workflow("test.yml").jobs).map((job) => (job as { env?: Record<string, string> }).env ?? {});
+        expect(envs.map((env) => env.DEBIAN_MIRROR)).toEqual(["${{ vars.DEBIAN_MIRROR }}"]);
+    });
+
     test("pull requests run `pulumi preview` of prod with the policy pack, after the tests, and comment", () => {
         const wf = workflow("preview.yml");
         expect(Object.keys(wf.on)).toEqual(["pull_request"]);
