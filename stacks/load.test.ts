@@ -24,7 +24,7 @@ describe("loadStackConfig: good configuration", () => {
         const loaded = loadStackConfig({});
         expect(loaded).toMatchObject({
             replicas: 3,
-            image: "gcr.io/etcd-development/etcd:v3.5.16",
+            image: "gcr.io/etcd-development/etcd:v3.5.33",
             antiAffinity: "required",
             zoneSpread: "preferred",
             storage: { size: "20Gi", className: "apisix-etcd-ssd" },
@@ -61,7 +61,7 @@ describe("loadStackConfig: good configuration", () => {
             "apisix-etcd:replicas": "5",
             "apisix-etcd:protect": "false",
             "apisix-etcd:quotaBackendBytes": "2Gi",
-            "apisix-etcd:image": "quay.io/coreos/etcd:v3.5.16@sha256:" + "ab".repeat(32),
+            "apisix-etcd:image": "quay.io/coreos/etcd:v3.5.33@sha256:" + "ab".repeat(32),
             "apisix-etcd:storage": '{"size":"50Gi"}',
             "apisix-etcd:clientNamespaces": '["apisix","apisix-canary"]',
             "apisix-etcd:autoCompaction": '{"mode":"revision","retention":1000}',
@@ -121,7 +121,7 @@ describe("loadStackConfig: bad configuration names the key and what was expected
         ["antiAffinity not an option", { antiAffinity: "soft" }, "apisix-etcd:antiAffinity", '"required"|"preferred"'],
         ["zoneSpread not an option", { zoneSpread: "always" }, "apisix-etcd:zoneSpread", '"required"|"preferred"'],
         ["storage size in GB", { storage: { size: "20GB" } }, "apisix-etcd:storage.size", 'expected a Kubernetes quantity such as "20Gi"'],
-        ["image with an upper-case path", { image: "UPPER/etcd:v3.5.16" }, "apisix-etcd:image", "expected a container image reference"],
+        ["image with an upper-case path", { image: "UPPER/etcd:v3.5.33" }, "apisix-etcd:image", "expected a container image reference"],
         ["storage size zero", { storage: { size: "0" } }, "apisix-etcd:storage.size", 'expected a size above 0, got "0"'],
         ["storage size negative", { storage: { size: "-20Gi" } }, "apisix-etcd:storage.size", 'got "-20Gi" (negative)'],
         ["storage class not a DNS label", { storage: { className: "SSD_class" } }, "apisix-etcd:storage.className", "expected a lower-case DNS label"],

@@ -59,7 +59,7 @@ const IMAGE_REFERENCE =
 
 const imageReference = z.string().regex(IMAGE_REFERENCE, {
     error: (issue) =>
-        `expected a container image reference such as "gcr.io/etcd-development/etcd:v3.5.16" (optionally @sha256:<64 hex digits>), got ${JSON.stringify(issue.input)}`,
+        `expected a container image reference such as "gcr.io/etcd-development/etcd:v3.5.33" (optionally @sha256:<64 hex digits>), got ${JSON.stringify(issue.input)}`,
 });
 
 /** An etcd key prefix as APISIX's `etcd.prefix` names it: a path of one or more segments, no trailing slash. */
@@ -117,7 +117,7 @@ export const stackConfigSchema = z.strictObject({
     /** etcd members. Production needs an odd number of at least 3 (policy), development may run 1. */
     replicas: integer(1, 9).default(3),
     /** The etcd image; the official images are shell-less, so the pods run no scripts. */
-    image: imageReference.default("gcr.io/etcd-development/etcd:v3.5.16"),
+    image: imageReference.default("gcr.io/etcd-development/etcd:v3.5.33"),
     /** Pod anti-affinity on nodes: `required` keeps two members off one node at any cost. */
     antiAffinity: z.enum(["required", "preferred"]).default("required"),
     /** Spread across zones: `preferred` still schedules in a cluster with fewer zones than members. */

@@ -12,7 +12,7 @@ const args: BackupCronJobArgs = {
     serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": "apisix-etcd-backup@apisix-prod.iam.gserviceaccount.com" },
     schedule: "17 */6 * * *",
     instanceLabels,
-    etcdImage: "gcr.io/etcd-development/etcd:v3.5.16",
+    etcdImage: "gcr.io/etcd-development/etcd:v3.5.33",
     cloudSdkImage: "gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim",
     clientUrl: "https://apisix-etcd.etcd.svc.cluster.local:2379",
     access: { userSecretName: "apisix-etcd-user-backup", caSecretName: "apisix-etcd-tls" },

@@ -19,7 +19,7 @@ const base: EtcdClusterArgs = {
     namespace: "etcd",
     name: "apisix-etcd",
     replicas: 3,
-    image: "gcr.io/etcd-development/etcd:v3.5.16",
+    image: "gcr.io/etcd-development/etcd:v3.5.33",
     antiAffinity: "required",
     zoneSpread: "preferred",
     clusterDomain: "cluster.local",

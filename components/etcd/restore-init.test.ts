@@ -20,7 +20,7 @@ const base: MemberRestoreStepsArgs = {
     revisionBump: 1_000_000_000,
     toolsImage: "gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim",
     topology,
-    image: "gcr.io/etcd-development/etcd:v3.5.16",
+    image: "gcr.io/etcd-development/etcd:v3.5.33",
     dataVolume: "data",
     dataMountPath: "/var/lib/etcd",
     dataDir: "/var/lib/etcd/data",

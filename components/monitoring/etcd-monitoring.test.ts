@@ -16,7 +16,7 @@ const clusterArgs: EtcdClusterArgs = {
     namespace: "etcd",
     name: "apisix-etcd",
     replicas: 3,
-    image: "gcr.io/etcd-development/etcd:v3.5.16",
+    image: "gcr.io/etcd-development/etcd:v3.5.33",
     antiAffinity: "required",
     zoneSpread: "preferred",
     clusterDomain: "cluster.local",

@@ -4,9 +4,9 @@ import { isPinned, pinnedImages } from "./pinned-images";
 
 describe("etcd-pinned-images", () => {
     it.each([
-        ["gcr.io/etcd-development/etcd:v3.5.16", true],
+        ["gcr.io/etcd-development/etcd:v3.5.33", true],
         [`gcr.io/etcd-development/etcd@sha256:${"a".repeat(64)}`, true],
-        [`quay.io/coreos/etcd:v3.5.16@sha256:${"b".repeat(64)}`, true],
+        [`quay.io/coreos/etcd:v3.5.33@sha256:${"b".repeat(64)}`, true],
         ["registry.local:5000/etcd:3.5", true],
         ["gcr.io/etcd-development/etcd:latest", false],
         ["gcr.io/etcd-development/etcd", false],

@@ -25,7 +25,7 @@ export const pinnedImages: ResourceValidationPolicy = {
         for (const container of podContainers(args.props.spec?.template?.spec)) {
             if (!isPinned(container.image ?? "")) {
                 environmentReport(args.urn, args.stackTags, reportViolation)(
-                    `container "${container.name}" runs image "${container.image}", which is not pinned; use a version tag such as v3.5.16 or an @sha256 digest.`,
+                    `container "${container.name}" runs image "${container.image}", which is not pinned; use a version tag such as v3.5.33 or an @sha256 digest.`,
                 );
             }
         }

@@ -35,7 +35,7 @@ export function statefulSet(): FakeResource {
                         containers: [
                             {
                                 name: "etcd",
-                                image: "gcr.io/etcd-development/etcd:v3.5.16",
+                                image: "gcr.io/etcd-development/etcd:v3.5.33",
                                 command: ["/usr/local/bin/etcd"],
                                 env: [
                                     { name: "ETCD_DATA_DIR", value: "/var/lib/etcd/data" },
@@ -107,7 +107,7 @@ export function backupCronJob(concurrencyPolicy = "Forbid"): FakeResource {
                     spec: {
                         template: {
                             spec: {
-                                initContainers: [{ name: "save", image: "gcr.io/etcd-development/etcd:v3.5.16", command: ["/usr/local/bin/etcdctl"], args: ["snapshot", "save", "/backup/etcd.db"] }],
+                                initContainers: [{ name: "save", image: "gcr.io/etcd-development/etcd:v3.5.33", command: ["/usr/local/bin/etcdctl"], args: ["snapshot", "save", "/backup/etcd.db"] }],
                                 containers: [{ name: "upload", image: "gcr.io/google.com/cloudsdktool/google-cloud-cli:500.0.0-slim" }],
                             },
                         },

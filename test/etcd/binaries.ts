@@ -82,7 +82,7 @@ function resolveBinDir(overrideVar: string, names: string[]): string {
   return binDir;
 }
 
-/** etcd 3.5 binaries: $ETCD_BIN_DIR if set, else the Debian trixie cache. */
+/** etcd 3.5 binaries: $ETCD_BIN_DIR if set, else the install script's cache (Debian testing). */
 export async function etcdBinaries(): Promise<EtcdBinaries> {
   const binDir = resolveBinDir("ETCD_BIN_DIR", ["etcd", "etcdctl", "etcdutl"]);
   return {
@@ -93,7 +93,7 @@ export async function etcdBinaries(): Promise<EtcdBinaries> {
   };
 }
 
-/** Path of promtool: $PROMTOOL_BIN_DIR/promtool if set, else the Debian trixie cache. */
+/** Path of promtool: $PROMTOOL_BIN_DIR/promtool if set, else the install script's cache (Debian trixie). */
 export async function promtoolBinary(): Promise<string> {
   return path.join(resolveBinDir("PROMTOOL_BIN_DIR", ["promtool"]), "promtool");
 }
