@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { memberDataDir } from "./member-environment";
-import { DATA_VOLUME, memberPodTemplate } from "./member-pod";
+import { memberConfiguration, memberConfigurationFile, memberDataDir } from "./member-configuration";
+import { CONFIG_KEY, DATA_VOLUME, MemberMembershipArgs, memberPodTemplate } from "./member-pod";
+import { MemberScaleDown } from "./member-scale-down";
 import { MemberSecurity } from "./member-security";
 import { MemberRestoreArgs, memberRestoreSteps } from "./restore-init";
 import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
@@ -43,10 +44,19 @@ export interface EtcdClusterArgs {
      * {@link EtcdCluster.tokenKeySecretName}; unset, no tokens are configured (no authentication).
      */
     readonly authTokenTtl?: string;
+    /** How the members join, leave and are promoted by themselves. */
+    readonly membership: {
+        /** An image with a POSIX shell, curl and jq, for the membership steps beside the shell-less etcd. */
+        readonly image: string;
+        /** With authentication, the Secret (`username`, `password`) of the etcd user with root's role the steps use. */
+        readonly userSecretName?: string;
+    };
 }
 
 /** Where each member's data volume is mounted. */
 const DATA_MOUNT_PATH = "/var/lib/etcd";
+/** How long a member waits for a cluster to join, or its turn to, before its start fails and is tried again. */
+const JOIN_TIMEOUT_SECONDS = 600;
 
 /** The majority of members that must stay up for the cluster to accept writes. */
 export function quorum(replicas: number): number {
@@ -140,6 +150,26 @@ export class EtcdCluster extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const settings = { dataMountPath: DATA_MOUNT_PATH, quotaBackendBytes: args.quotaBackendBytes, autoCompaction: args.autoCompaction, security };
+        const declaredConfig = new k8s.core.v1.ConfigMap(
+            `${name}-config`,
+            { metadata: metadata(`${args.name}-config`), data: { [CONFIG_KEY]: memberConfigurationFile(memberConfiguration(topology, settings)) } },
+            { parent: this },
+        );
+        const membership: MemberMembershipArgs = {
+            image: args.membership.image,
+            access: { userSecretName: args.membership.userSecretName, caSecretName: args.tls?.clientTls ? this.tlsSecretName : undefined },
+            foundedMarkerName: `${args.name}-founded`,
+            newClusterPrefix: args.name,
+            waitTimeoutSeconds: JOIN_TIMEOUT_SECONDS,
+        };
+        // Members beyond `replicas` leave the cluster before the StatefulSet deletes their pods.
+        const scaleDown = new MemberScaleDown(
+            `${name}-scale-down`,
+            { namespace: namespace.metadata.name, statefulSetName: args.name, replicas: args.replicas, endpoint: topology.clientUrl, membership, instanceLabels: this.instanceLabels },
+            { parent: this },
+        );
+
         this.statefulSet = new k8s.apps.v1.StatefulSet(
             name,
             {
@@ -161,10 +191,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         antiAffinity: args.antiAffinity,
                         zoneSpread: args.zoneSpread,
                         resources: args.resources,
-                        dataMountPath: DATA_MOUNT_PATH,
-                        quotaBackendBytes: args.quotaBackendBytes,
-                        autoCompaction: args.autoCompaction,
-                        security,
+                        settings,
+                        configMapName: declaredConfig.metadata.name,
+                        membership,
                         restore:
                             args.restore &&
                             memberRestoreSteps({
@@ -189,7 +218,15 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     ],
                 },
             },
-            { parent: this, protect: args.protect },
+            { parent: this, protect: args.protect, dependsOn: [scaleDown] },
+        );
+
+        // Created once the first members run (the StatefulSet is ready): from then on a member that finds no
+        // cluster waits for it instead of founding another (membership-scripts.ts). Its data is never read.
+        new k8s.core.v1.ConfigMap(
+            `${name}-founded`,
+            { metadata: metadata(membership.foundedMarkerName), data: { founded: "The etcd cluster of this StatefulSet was founded; its members never found another." } },
+            { parent: this, protect: args.protect, dependsOn: [this.statefulSet] },
         );
 
         new k8s.policy.v1.PodDisruptionBudget(
