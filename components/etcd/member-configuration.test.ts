@@ -1,107 +1,91 @@
-import { memberEnvironment } from "./member-environment";
+import { parse } from "yaml";
+import { memberConfiguration, memberConfigurationFile, MemberSettings, POD_NAME_REFERENCE, START_KEYS } from "./member-configuration";
 import { ClusterTopology } from "./topology";
 
-const topology = new ClusterTopology({ name: "kv", namespace: "store", replicas: 3, clusterDomain: "cluster.local", peerTls: false, clientTls: false });
-const env = memberEnvironment(topology, {
+const settings = (overrides: Partial<MemberSettings> = {}): MemberSettings => ({
     dataMountPath: "/var/lib/etcd",
     quotaBackendBytes: 2 ** 31,
     autoCompaction: { mode: "revision", retention: "1000" },
     security: {},
+    ...overrides,
 });
-const value = (name: string) => env.find((e) => e.name === name)?.value;
+const topology = (tls = { peerTls: false, clientTls: false }) => new ClusterTopology({ name: "kv", namespace: "store", replicas: 3, clusterDomain: "cluster.local", ...tls });
+const plain = memberConfiguration(topology(), settings());
 
-describe("memberEnvironment", () => {
-    test("every variable is defined once", () => {
-        const names = env.map((e) => e.name);
-        expect(new Set(names).size).toBe(names.length);
+describe("memberConfiguration", () => {
+    test("the member's identity is the pod's own name, which the member-join step fills in", () => {
+        expect(plain.name).toBe(POD_NAME_REFERENCE);
+        expect(plain["initial-advertise-peer-urls"]).toBe(topology().peerUrl(POD_NAME_REFERENCE));
+        expect(plain["advertise-client-urls"]).toBe(topology().clientUrlOf(POD_NAME_REFERENCE));
     });
 
-    test("every $(VAR) reference names a variable defined before it, or Kubernetes leaves it as literal text", () => {
-        env.forEach((variable, position) => {
-            const earlier = new Set(env.slice(0, position).map((e) => e.name));
-            const references = [...String(variable.value ?? "").matchAll(/\$\(([^)]*)\)/g)].map((m) => m[1]);
-            for (const reference of references) {
-                expect({ variable: variable.name, reference, definedEarlier: earlier.has(reference) }).toEqual({ variable: variable.name, reference, definedEarlier: true });
-            }
-        });
-        // The member's identity does come from the reference.
-        expect(value("ETCD_NAME")).toBe("$(POD_NAME)");
-    });
-
-    test("the pod's own name comes from the downward API", () => {
-        expect(env.find((e) => e.name === "POD_NAME")).toEqual({ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
-    });
-
-    test("every other variable is an etcd setting with a literal value", () => {
-        for (const variable of env.filter((e) => e.name !== "POD_NAME")) {
-            expect(variable.name).toMatch(/^ETCD_[A-Z_]+$/);
-            expect(typeof variable.value).toBe("string");
-        }
+    test("nothing in it depends on the number of members: how to start is added at start", () => {
+        for (const key of START_KEYS) expect(plain).not.toHaveProperty(key);
+        const five = new ClusterTopology({ name: "kv", namespace: "store", replicas: 5, clusterDomain: "cluster.local", peerTls: false, clientTls: false });
+        expect(memberConfiguration(five, settings())).toEqual(plain);
     });
 
     test("the data dir lies inside the data volume, so the data survives a pod", () => {
-        expect(value("ETCD_DATA_DIR")).toMatch(/^\/var\/lib\/etcd\/[^/]+/);
-    });
-
-    test("the member advertises its own stable DNS name and knows all members", () => {
-        expect(value("ETCD_INITIAL_ADVERTISE_PEER_URLS")).toBe(topology.peerUrl("$(POD_NAME)"));
-        expect(value("ETCD_ADVERTISE_CLIENT_URLS")).toBe(topology.clientUrlOf("$(POD_NAME)"));
-        expect(value("ETCD_INITIAL_CLUSTER")).toBe(topology.initialCluster);
-        expect(value("ETCD_INITIAL_CLUSTER_STATE")).toBe("new");
-        expect(value("ETCD_INITIAL_CLUSTER_TOKEN")).toBeTruthy();
+        expect(plain["data-dir"]).toBe("/var/lib/etcd/data");
     });
 
     test("it listens on every interface of the pod, on the conventional ports", () => {
-        expect(value("ETCD_LISTEN_CLIENT_URLS")).toBe("http://0.0.0.0:2379");
-        expect(value("ETCD_LISTEN_PEER_URLS")).toBe("http://0.0.0.0:2380");
-        expect(value("ETCD_LISTEN_METRICS_URLS")).toBe("http://0.0.0.0:2381");
+        expect(plain["listen-client-urls"]).toBe("http://0.0.0.0:2379");
+        expect(plain["listen-peer-urls"]).toBe("http://0.0.0.0:2380");
+        expect(plain["listen-metrics-urls"]).toBe("http://0.0.0.0:2381");
     });
 
-    test("quota and compaction are handed on as etcd reads them", () => {
-        expect(value("ETCD_QUOTA_BACKEND_BYTES")).toBe(String(2 ** 31));
-        expect(value("ETCD_AUTO_COMPACTION_MODE")).toBe("revision");
-        expect(value("ETCD_AUTO_COMPACTION_RETENTION")).toBe("1000");
+    test("quota, compaction and durations are written as etcd's file reader takes them", () => {
+        expect(plain["quota-backend-bytes"]).toBe(2 ** 31);
+        expect(plain["auto-compaction-mode"]).toBe("revision");
+        expect(plain["auto-compaction-retention"]).toBe("1000");
+        // time.Duration from a file is integer nanoseconds: "5m" would stop etcd at start.
+        expect(plain["experimental-corrupt-check-time"]).toBe(5 * 60 * 1e9);
     });
 
     test("without certificates or a token key there are no TLS or token settings", () => {
-        expect(env.filter((e) => /CERT|KEY|CA_FILE|AUTH/.test(String(e.name)))).toEqual([]);
+        expect(Object.keys(plain).filter((key) => /transport-security|auth-token|cert|key-file/.test(key))).toEqual([]);
     });
 
     describe("with certificates and a token key", () => {
-        const secure = (clientTls: boolean) => {
-            const tlsTopology = new ClusterTopology({ name: "kv", namespace: "store", replicas: 3, clusterDomain: "cluster.local", peerTls: true, clientTls });
-            const variables = memberEnvironment(tlsTopology, {
-                dataMountPath: "/var/lib/etcd",
-                quotaBackendBytes: 2 ** 31,
-                autoCompaction: { mode: "periodic", retention: "1h" },
-                security: { tls: { secretName: "kv-tls", clientTls }, authTokens: { secretName: "kv-jwt", ttl: "7m" } },
-            });
-            return (name: string) => variables.find((e) => e.name === name)?.value as string | undefined;
-        };
+        const secure = (clientTls: boolean) =>
+            memberConfiguration(
+                topology({ peerTls: true, clientTls }),
+                settings({ security: { tls: { secretName: "kv-tls", clientTls }, authTokens: { secretName: "kv-jwt", ttl: "7m" } } }),
+            );
 
         test("peers listen over https and require a certificate of the CA from each other", () => {
-            const of = secure(false);
-            expect(of("ETCD_LISTEN_PEER_URLS")).toBe("https://0.0.0.0:2380");
-            expect(of("ETCD_INITIAL_CLUSTER")).toMatch(/^kv-0=https:\/\//);
-            expect(of("ETCD_PEER_CLIENT_CERT_AUTH")).toBe("true");
-            expect([of("ETCD_PEER_CERT_FILE"), of("ETCD_PEER_KEY_FILE"), of("ETCD_PEER_TRUSTED_CA_FILE")]).toEqual([
-                expect.stringMatching(/tls\.crt$/),
-                expect.stringMatching(/tls\.key$/),
-                expect.stringMatching(/ca\.crt$/),
-            ]);
+            const file = secure(false);
+            expect(file["listen-peer-urls"]).toBe("https://0.0.0.0:2380");
+            expect(file["initial-advertise-peer-urls"]).toMatch(/^https:\/\//);
+            expect(file["peer-transport-security"]).toEqual({
+                "cert-file": expect.stringMatching(/tls\.crt$/),
+                "key-file": expect.stringMatching(/tls\.key$/),
+                "trusted-ca-file": expect.stringMatching(/ca\.crt$/),
+                "client-cert-auth": true,
+            });
         });
 
         test("clients get https only with clientTls; the metrics port stays plain for probes and Prometheus", () => {
-            expect(secure(false)("ETCD_LISTEN_CLIENT_URLS")).toBe("http://0.0.0.0:2379");
-            expect(secure(false)("ETCD_CERT_FILE")).toBeUndefined();
-            expect(secure(true)("ETCD_LISTEN_CLIENT_URLS")).toBe("https://0.0.0.0:2379");
-            expect(secure(true)("ETCD_ADVERTISE_CLIENT_URLS")).toMatch(/^https:\/\//);
-            expect(secure(true)("ETCD_CERT_FILE")).toBe(secure(true)("ETCD_PEER_CERT_FILE"));
-            expect(secure(true)("ETCD_LISTEN_METRICS_URLS")).toBe("http://0.0.0.0:2381");
+            expect(secure(false)["listen-client-urls"]).toBe("http://0.0.0.0:2379");
+            expect(secure(false)["client-transport-security"]).toBeUndefined();
+            expect(secure(true)["listen-client-urls"]).toBe("https://0.0.0.0:2379");
+            expect(secure(true)["advertise-client-urls"]).toMatch(/^https:\/\//);
+            const peer = secure(true)["peer-transport-security"] as Record<string, string>;
+            expect(secure(true)["client-transport-security"]).toEqual({ "cert-file": peer["cert-file"], "key-file": peer["key-file"] });
+            expect(secure(true)["listen-metrics-urls"]).toBe("http://0.0.0.0:2381");
         });
 
         test("tokens are JWTs signed with the shared key pair, valid for the configured time", () => {
-            expect(secure(false)("ETCD_AUTH_TOKEN")).toBe("jwt,pub-key=/etc/etcd/jwt/jwt.pub,priv-key=/etc/etcd/jwt/jwt.key,sign-method=ES256,ttl=7m");
+            expect(secure(false)["auth-token"]).toBe("jwt,pub-key=/etc/etcd/jwt/jwt.pub,priv-key=/etc/etcd/jwt/jwt.key,sign-method=ES256,ttl=7m");
         });
+    });
+});
+
+describe("memberConfigurationFile", () => {
+    test("is YAML that reads back as the configuration, the pod-name reference kept as text", () => {
+        const text = memberConfigurationFile(plain);
+        expect(parse(text)).toEqual(plain);
+        expect(text).toContain(`name: ${POD_NAME_REFERENCE}\n`);
     });
 });
