@@ -5,7 +5,7 @@
 // read-only (the volumes stay as mounted). Then `env -i` sets exactly the container's variables and
 // `chroot --userspec --groups` runs the command as the pod's user, group and supplementary groups.
 // Every process of the container inherits these namespaces; the first pid is the command's own.
-import { writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { ImageContents } from "./image-contents";
 
@@ -23,6 +23,8 @@ export interface ContainerRoot {
     /** An empty directory of the machine that becomes the container's root. */
     rootDir: string;
     image: ImageContents;
+    /** Directory in the image -> a directory of the machine holding its programs (imageDirectories). */
+    programDirs: Readonly<Record<string, string>>;
     mounts: readonly ContainerMount[];
     /** The pod's hosts file (kept current by the sandbox), mounted at /etc/hosts. */
     hostsFile: string;
@@ -44,6 +46,22 @@ function bindReadOnly(source: string, target: string, file: boolean): string[] {
     return [file ? `touch ${quote(target)}` : `mkdir -p ${quote(target)}`, `mount --bind ${quote(source)} ${quote(target)}`, `mount -o remount,bind,ro ${quote(target)}`];
 }
 
+/**
+ * The image's programs as copies in one directory per image directory, under `dir` (once per image
+ * and sandbox): image directory -> machine directory, for `programDirs`.
+ */
+export function imageDirectories(dir: string, image: ImageContents): Record<string, string> {
+    const dirs: Record<string, string> = {};
+    for (const [target, program] of Object.entries(image.programs)) {
+        const source = path.join(dir, path.posix.dirname(target));
+        dirs[path.posix.dirname(target)] = source;
+        mkdirSync(source, { recursive: true });
+        const copy = path.join(source, path.posix.basename(target));
+        if (!existsSync(copy)) copyFileSync(program, copy);
+    }
+    return dirs;
+}
+
 /** Writes the set-up script beside the root and returns the argv that runs the container (for nsenter into the sandbox). */
 export function containerArgv(root: ContainerRoot): string[] {
     const r = (p: string): string => path.posix.join(root.rootDir, p);
@@ -62,9 +80,8 @@ export function containerArgv(root: ContainerRoot): string[] {
         ...Object.entries(root.etcFiles).map(([name, content]) => `printf '%s' ${quote(content)} > ${quote(r(`/etc/${name}`))}`),
         ...bindReadOnly(root.hostsFile, r("/etc/hosts"), true),
     ];
-    for (const [target, program] of Object.entries(root.image.programs)) {
-        lines.push(`mkdir -p ${quote(path.posix.dirname(r(target)))}`, ...bindReadOnly(program, r(target), true));
-    }
+    // Each program directory of the image at once (prepared by imageDirectories): a mount per program costs ~20 ms here.
+    for (const [dir, source] of Object.entries(root.programDirs)) lines.push(...bindReadOnly(source, r(dir), false));
     if (root.caBundle) {
         if (!root.image.caBundlePath) throw new Error("the image has no CA bundle path to mount the sandbox's CA at");
         lines.push(`mkdir -p ${quote(path.posix.dirname(r(root.image.caBundlePath)))}`, ...bindReadOnly(root.caBundle, r(root.image.caBundlePath), true));
@@ -86,7 +103,7 @@ export function containerArgv(root: ContainerRoot): string[] {
         "ip", "netns", "exec", root.netns,
         "/bin/sh", script,
         "/usr/bin/env", "-i", ...env,
-        "/usr/sbin/chroot", `--userspec=${root.uid}:${root.gid}`, `--groups=${[root.gid, ...root.groups].join(",")}`, root.rootDir,
+        "/usr/sbin/chroot", `--userspec=${root.uid}:${root.gid}`, `--groups=${[...new Set([root.gid, ...root.groups])].join(",")}`, root.rootDir,
         ...root.argv,
     ];
 }

@@ -40,7 +40,8 @@ import { EtcdClient, type EtcdClientOptions } from "../etcd/etcd-client";
 import { waitFor } from "../etcd/wait";
 import type { RenderedManifest } from "../rendered-plan";
 import type { KeyValueObjects } from "./container-environment";
-import type { EtcdPrograms } from "./image-contents";
+import { imageDirectories } from "./container-root";
+import { imageContents, type EtcdPrograms, type ImageContents } from "./image-contents";
 import { OuterNamespace } from "./outer-namespace";
 import { podHttp, type PodHttpOptions } from "./pod-http";
 import { jobSpecOf, podTemplateOf, type PodTemplate, type WorkloadManifest } from "./pod-manifest";
@@ -88,6 +89,7 @@ export class PodSandbox implements PodNode {
     readonly pods: SandboxPod[] = [];
     private readonly services: ServiceState[];
     private readonly standIns = new Map<string, string>();
+    private readonly images = new Map<string, { contents: ImageContents; programDirs: Record<string, string> }>();
     private readonly pinned = new Map<string, Map<string, string | undefined>>();
     private readonly podsDir: string;
     private readonly claimsDir: string;
@@ -236,7 +238,7 @@ export class PodSandbox implements PodNode {
             }
             if (pod.failure) throw pod.failure;
             if (phase === "Succeeded") return { succeeded: true, pods };
-            if (attempt < backoffLimit && (await this.untilDeadline(new Promise((r) => setTimeout(r, JOB_BACKOFF_START_MS * 2 ** attempt)), deadline)) === undefined) break;
+            if (attempt < backoffLimit && (await this.untilDeadline(new Promise<true>((r) => setTimeout(() => r(true), JOB_BACKOFF_START_MS * 2 ** attempt)), deadline)) === undefined) break;
         }
         return { succeeded: false, pods };
     }
@@ -282,6 +284,17 @@ export class PodSandbox implements PodNode {
     /** The directory of the claim `claimName` (the PersistentVolume the pods of the StatefulSet mount). */
     claimDir(claimName: string): string {
         return claimDirectory(this.claimsDir, claimName);
+    }
+
+    image(image: string): { contents: ImageContents; programDirs: Record<string, string> } {
+        const repository = image.replace(/:[^/:]+$/, "");
+        let prepared = this.images.get(repository);
+        if (!prepared) {
+            const contents = imageContents(image, this.etcd);
+            prepared = { contents, programDirs: imageDirectories(path.join(this.dir, "images", String(this.images.size)), contents) };
+            this.images.set(repository, prepared);
+        }
+        return prepared;
     }
 
     /** Deletes the claim's volume (a `kubectl delete pvc` once no pod uses it). */

@@ -5,12 +5,13 @@
 // says (with the kubelet's back-off), and termination: preStop, SIGTERM, SIGKILL after the grace
 // period; or the faults: SIGKILL without preStop, the link cut and restored.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { EtcdMemberProcess, type ExitInfo } from "../etcd/member-process";
+import { waitFor } from "../etcd/wait";
 import { containerArgv as commandOf, containerEnvironment, type KeyValueObjects, type PodFields } from "./container-environment";
 import { containerArgv, type ContainerMount } from "./container-root";
-import { imageContents, type EtcdPrograms } from "./image-contents";
+import type { ImageContents } from "./image-contents";
 import type { OuterNamespace } from "./outer-namespace";
 import { BRIDGE, SANDBOX_PREFIX_LENGTH } from "./outer-namespace";
 import type { Dial } from "./pod-http";
@@ -21,12 +22,13 @@ import { probeOnce } from "./probe";
 /** What a pod needs from its node (the sandbox). */
 export interface PodNode {
     readonly outer: OuterNamespace;
-    readonly etcd: EtcdPrograms;
     readonly secrets: KeyValueObjects;
     readonly configMaps: KeyValueObjects;
     readonly caBundle?: string;
     readonly dial: Dial;
     claimDir(claimName: string): string;
+    /** What `image` holds, and its program directories on the machine. */
+    image(image: string): { contents: ImageContents; programDirs: Record<string, string> };
     /** The pod's /etc/hosts as it should read now. */
     hostsFor(pod: SandboxPod): string;
     /** Called when the pod's readiness or presence changed. */
@@ -58,9 +60,8 @@ export interface ContainerStatus {
 }
 
 const DEFAULT_GRACE_SECONDS = 30;
-// The kubelet's crash-loop back-off: 10 s doubling up to 5 minutes.
-const BACKOFF_START_MS = 10_000;
-const BACKOFF_MAX_MS = 300_000;
+// The kubelet's crash-loop back-off: the first restart at once, then 10 s doubling up to 5 minutes.
+const backoffMs = (restarts: number): number => (restarts === 0 ? 0 : Math.min(10_000 * 2 ** (restarts - 1), 300_000));
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -243,9 +244,13 @@ export class SandboxPod {
         if (!run?.process?.running) throw new Error(`pod ${this.name}: container ${container} is not running`);
         const { uid, gid } = this.identityOf(run.spec);
         const env = this.environmentOf(run.spec);
-        const child = spawn("nsenter", ["-t", String(run.process.pid), "-m", "-n", "-r", "-w", "-S", String(uid), "-G", String(gid), "--", "/usr/bin/env", "-i", ...[...env].map(([k, v]) => `${k}=${v}`), ...argv], {
+        // Until the set-up script has chrooted, the process is not yet the container's.
+        const pid = run.process.pid;
+        await waitFor(`container ${container} of pod ${this.name} to be set up`, async () => readlinkSync(`/proc/${pid}/root`) !== "/", { timeoutMs, intervalMs: 20 });
+        // nsenter hands its own environment on: exactly the container's.
+        const child = spawn("/usr/bin/nsenter", ["-t", String(run.process.pid), "-m", "-n", "-r", "-w", "-S", String(uid), "-G", String(gid), "--", ...argv], {
             stdio: ["ignore", "pipe", "pipe"],
-            cwd: "/",
+            env: Object.fromEntries(env),
         });
         let output = "";
         child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -304,14 +309,13 @@ export class SandboxPod {
     }
 
     private environmentOf(spec: ContainerSpec): Map<string, string> {
-        const image = imageContents(spec.image, this.node.etcd);
-        const env = containerEnvironment(spec, { pod: this.fields(), secrets: this.node.secrets, configMaps: this.node.configMaps, imageEnv: { ...image.env, HOSTNAME: this.hostname } });
-        return env;
+        const image = this.node.image(spec.image).contents;
+        return containerEnvironment(spec, { pod: this.fields(), secrets: this.node.secrets, configMaps: this.node.configMaps, imageEnv: { ...image.env, HOSTNAME: this.hostname } });
     }
 
     private startContainer(run: ContainerRun): EtcdMemberProcess {
         const spec = run.spec;
-        const image = imageContents(spec.image, this.node.etcd);
+        const { contents: image, programDirs } = this.node.image(spec.image);
         const env = this.environmentOf(spec);
         const { uid, gid, groups } = this.identityOf(spec);
         const mounts: ContainerMount[] = (spec.volumeMounts ?? []).map((mount) => {
@@ -325,6 +329,7 @@ export class SandboxPod {
             netns: this.netns,
             rootDir,
             image,
+            programDirs,
             mounts,
             hostsFile: this.hostsFile,
             etcFiles: {
@@ -344,7 +349,7 @@ export class SandboxPod {
             argv: commandOf(spec, env),
         });
         const outerArgv = this.node.outer.enter(argv);
-        const proc = new EtcdMemberProcess({ binary: "/usr/bin/nsenter", args: outerArgv.slice(1), env: {}, logDir: path.join(this.dir, "logs"), logName: spec.name });
+        const proc = new EtcdMemberProcess({ binary: "/usr/bin/nsenter", args: outerArgv.slice(1), env: {}, logDir: path.join(this.dir, "logs"), logName: spec.name, logHeader: false });
         run.process = proc;
         run.started = false;
         run.ready = false;
@@ -362,7 +367,7 @@ export class SandboxPod {
                     if (this.terminating) return;
                     if (policy === "Never") return this.finish("Failed");
                     run.status.restarts++;
-                    await sleep(Math.min(BACKOFF_START_MS * 2 ** attempt, BACKOFF_MAX_MS), this.lifetime.signal);
+                    await sleep(backoffMs(attempt), this.lifetime.signal);
                     if (this.terminating) return;
                 }
             }
@@ -387,7 +392,7 @@ export class SandboxPod {
             this.node.podChanged(this);
             if (this.terminating || policy === "Never" || (policy === "OnFailure" && exit.code === 0)) return exit;
             run.status.restarts++;
-            await sleep(Math.min(BACKOFF_START_MS * 2 ** attempt, BACKOFF_MAX_MS), this.lifetime.signal);
+            await sleep(backoffMs(attempt), this.lifetime.signal);
             if (this.terminating) return exit;
         }
     }
