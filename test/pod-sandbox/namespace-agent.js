@@ -19,17 +19,21 @@ const readline = require("readline");
 const [forwardSocket] = process.argv.slice(2);
 const listeners = new Map();
 
+// Each side's end is passed on (pipe ends the other side once its data is written); an error or a
+// side that has closed for good ends both at once.
 function pipe(client, target) {
   client.pipe(target);
   target.pipe(client);
-  const close = () => {
+  const destroy = () => {
     client.destroy();
     target.destroy();
   };
-  client.on("error", close);
-  target.on("error", close);
-  client.on("close", close);
-  target.on("close", close);
+  client.on("error", destroy);
+  target.on("error", destroy);
+  client.on("close", destroy);
+  target.on("close", () => {
+    if (client.writableFinished || client.destroyed) client.destroy();
+  });
 }
 
 const forwarder = net.createServer((client) => {

@@ -416,7 +416,7 @@ export class StatefulSetPods {
     readonly namespace: string;
     readonly replicas: number;
     private readonly template: PodTemplate;
-    private readonly serviceName: string;
+    readonly serviceName: string;
     private readonly claimTemplates: string[];
 
     constructor(

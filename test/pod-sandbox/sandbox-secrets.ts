@@ -3,7 +3,8 @@
 // address: peers are checked through the pods' DNS names, as on GKE), its CA, the token key pair and
 // the users' credentials. Every Secret of the manifests whose keys are all known here is made.
 import { generateKeyPairSync } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { issueCertificate, memberCertificateNames, newCertificateAuthority, USER_SECRET_KEY_REFS, type DeclaredMembers } from "../etcd/stack-secrets";
 
@@ -29,9 +30,16 @@ function knownValues(dir: string, stack: DeclaredMembers): { values: Record<stri
     };
 }
 
-/** The stack's Secrets (those of `stack.manifests` whose every key is known), made under `dir`. */
-export function stackSecrets(dir: string, stack: DeclaredMembers): StackSecrets {
-    const { values, caCert } = knownValues(dir, stack);
+/** The stack's Secrets (those of `stack.manifests` whose every key is known); the files made on the way are removed. */
+export function stackSecrets(stack: DeclaredMembers): StackSecrets {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "stack-secrets-"));
+    let known: ReturnType<typeof knownValues>;
+    try {
+        known = knownValues(dir, stack);
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+    const { values, caCert } = known;
     const secrets: SecretData = {};
     for (const manifest of stack.manifests.filter((m) => m.kind === "Secret")) {
         const name = manifest.metadata.name!;
