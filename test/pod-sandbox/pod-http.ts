@@ -13,6 +13,9 @@ export interface PodHttpOptions {
     /** For https: the CA to verify the server with; `insecure` skips verification (as the kubelet's probes do). */
     ca?: string | Buffer;
     insecure?: boolean;
+    /** A client certificate and key (PEM) to show, e.g. a member's on the peer port. */
+    cert?: string | Buffer;
+    key?: string | Buffer;
 }
 
 /** Status and body; rejects when there is no answer within `timeoutMs` or the connection fails. */
@@ -35,7 +38,7 @@ export function podHttp(dial: Dial, url: string, options: PodHttpOptions): Promi
                 createConnection: () => {
                     const raw = dial(host, port);
                     if (!secure) return raw;
-                    return tls.connect({ socket: raw, servername: net.isIP(host) ? undefined : host, host, ca: options.ca, rejectUnauthorized: !options.insecure });
+                    return tls.connect({ socket: raw, servername: net.isIP(host) ? undefined : host, host, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: !options.insecure });
                 },
             },
             (response) => {
