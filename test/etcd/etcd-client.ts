@@ -11,6 +11,8 @@ import * as tls from "node:tls";
 
 export interface EtcdStatus {
   memberId: string;
+  /** The store's revision as this member has applied it (the response header's). */
+  revision: number;
   /** Id of the leader this member knows of; "0" when it knows none. */
   leader: string;
   raftTerm: number;
@@ -138,6 +140,7 @@ export class EtcdClient {
     }>("/v3/maintenance/status", {});
     return {
       memberId: res.header?.member_id ?? "0",
+      revision: Number(res.header?.revision ?? 0),
       leader: res.leader ?? "0",
       raftTerm: Number(res.raftTerm ?? 0),
       dbSize: Number(res.dbSize ?? 0),
