@@ -32,7 +32,11 @@ export function securityConfiguration(security: MemberSecurity): Record<string, 
     const settings: Record<string, unknown> = {};
     const certificate = { "cert-file": `${TLS_MOUNT_PATH}/tls.crt`, "key-file": `${TLS_MOUNT_PATH}/tls.key` };
     if (security.tls) {
-        // A peer must show a certificate of the same CA: nobody else can join or replicate.
+        // A peer must show a certificate of the same CA: nobody else can join or replicate. etcd also matches
+        // the connecting peer's address against the certificate's names (reverse, then forward DNS lookups
+        // of the pod names): etcd 3.5 cannot turn that off from a configuration file (neither key is read;
+        // 3.6 reads skip-client-san-verification in this section), so a rescheduled member is refused
+        // until the cluster DNS answers its new address, which it does within the DNS cache's TTL.
         settings["peer-transport-security"] = { ...certificate, "trusted-ca-file": `${TLS_MOUNT_PATH}/ca.crt`, "client-cert-auth": true };
         if (security.tls.clientTls) {
             // Clients verify the members; they prove who they are with a user and password, not a certificate.

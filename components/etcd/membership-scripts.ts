@@ -81,18 +81,27 @@ render() {
   mv "$CONFIG_FILE.partial" "$CONFIG_FILE"
 }
 
-# A WAL makes etcd ignore how to start: the data dir is the truth (a restart, or data restored or migrated).
-if ls "$DATA_DIR"/member/wal/*.wal >/dev/null 2>&1; then
-  render existing "$POD_NAME=$PEER_URL" "$NEW_CLUSTER_PREFIX"
-  log "starting on the data in $DATA_DIR (it has a WAL)"
-  exit 0
-fi
-# Without a WAL, what else the folder holds belongs to no member: keep it aside, never start on it.
-if [ -e "$DATA_DIR/member" ]; then
-  aside="$DATA_DIR/member.without-wal.$(date -u +%Y%m%dT%H%M%SZ)"
+# Keeps $DATA_DIR/member aside (the newest such copy only), saying why ($1): etcd must not start on it.
+set_aside() {
+  rm -rf "$DATA_DIR"/member.set-aside.*
+  aside="$DATA_DIR/member.set-aside.$(date -u +%Y%m%dT%H%M%SZ)"
   mv "$DATA_DIR/member" "$aside"
-  log "moved $DATA_DIR/member (no WAL) aside to $aside"
+  log "moved $DATA_DIR/member aside to $aside: $1"
+}
+# A WAL makes etcd ignore how to start: the data dir is the truth (a restart, or data restored or
+# migrated), unless the cluster, answering through a quorum, no longer lists this member: then the data
+# is a removed member's (a claim kept by a scale-down), which the cluster would refuse.
+if ls "$DATA_DIR"/member/wal/*.wal >/dev/null 2>&1; then
+  if list_members && [ "$(registrations_of_self "$members" | jq length)" = 0 ]; then
+    set_aside "the cluster no longer lists $POD_NAME (it was removed); joining as a new member"
+  else
+    render existing "$POD_NAME=$PEER_URL" "$NEW_CLUSTER_PREFIX"
+    log "starting on the data in $DATA_DIR (it has a WAL)"
+    exit 0
+  fi
 fi
+# Without a WAL, what else the folder holds belongs to no member.
+if [ -e "$DATA_DIR/member" ]; then set_aside "it has no WAL"; fi
 
 found() {
   token="$NEW_CLUSTER_PREFIX-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n')"

@@ -14,6 +14,8 @@ export interface EtcdMemberProcessOptions {
   logDir: string;
   /** Log file base name; defaults to "etcd". The file is appended to across restarts. */
   logName?: string;
+  /** Whether each start writes a line with the time and command first; default true (a pod's log holds only the container's output). */
+  logHeader?: boolean;
 }
 
 export interface ExitInfo {
@@ -51,7 +53,7 @@ export class EtcdMemberProcess {
     const logFd = openSync(this.logFile, "a");
     let child: ChildProcess;
     try {
-      writeSync(logFd, `\n=== ${new Date().toISOString()} start ${options.binary} ${options.args.join(" ")}\n`);
+      if (options.logHeader ?? true) writeSync(logFd, `\n=== ${new Date().toISOString()} start ${options.binary} ${options.args.join(" ")}\n`);
       child = spawn(options.binary, options.args, {
         env: childEnv(options.env),
         detached: true, // own process group: stop/kill signal the whole group
