@@ -135,7 +135,7 @@ export function memberPodTemplate(args: MemberPodArgs): PodTemplateSpec {
                 ...(args.restore?.volumes ?? []),
                 ...security.volumes,
                 { name: "declared-config", configMap: { name: args.configMapName, items: [{ key: CONFIG_KEY, path: CONFIG_KEY }] } },
-                { name: "member-config", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+                { name: "member-config", emptyDir: { sizeLimit: "1Mi" } },
                 { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
                 ...caVolumes(membership.access),
             ],
@@ -152,10 +152,11 @@ export function memberPodTemplate(args: MemberPodArgs): PodTemplateSpec {
                         { name: "peer", containerPort: PEER_PORT },
                         { name: "metrics", containerPort: METRICS_PORT },
                     ],
-                    // Start-up may replay a large WAL or wait for peers; allow it five minutes.
-                    startupProbe: probe(LOCAL_HEALTH, 5, 60),
+                    // Start-up may replay a large WAL or wait for peers; allow it five minutes, checked each second:
+                    // the next member joins only once this one is ready (the Service answers through it).
+                    startupProbe: probe(LOCAL_HEALTH, 1, 300),
                     livenessProbe: probe(LOCAL_HEALTH, 10, 6),
-                    readinessProbe: probe(CLUSTER_HEALTH, 5, 3),
+                    readinessProbe: probe(CLUSTER_HEALTH, 2, 3),
                     resources: args.resources,
                     securityContext: restrictedContainerSecurityContext,
                     volumeMounts: [dataMount, { ...memberConfigMount, readOnly: true }, ...security.mounts],

@@ -75,8 +75,9 @@ done
 ENDPOINT=\${ENDPOINT%/}
 ${ETCD_GATEWAY_FUNCTIONS}${MEMBERSHIP_FUNCTIONS}
 # Writes etcd's configuration: the declared file with this pod's name, and how to start ($1 state, $2 initial cluster, $3 token).
+# (The pattern spells "$(" with brackets: Kubernetes would replace a $(POD_NAME) in the command itself.)
 render() {
-  sed "s|\\$(POD_NAME)|$POD_NAME|g" "$CONFIG_TEMPLATE" >"$CONFIG_FILE.partial"
+  sed -e 's|\\$[(]POD_NAME[)]|'"$POD_NAME"'|g' "$CONFIG_TEMPLATE" >"$CONFIG_FILE.partial"
   printf 'initial-cluster-state: %s\\ninitial-cluster: "%s"\\ninitial-cluster-token: %s\\n' "$1" "$2" "$3" >>"$CONFIG_FILE.partial"
   mv "$CONFIG_FILE.partial" "$CONFIG_FILE"
 }
@@ -180,7 +181,7 @@ until attempt; do
     said=$waiting
   fi
   [ "$(date +%s)" -lt "$deadline" ] || fail "gave up after \${WAIT_TIMEOUT}s: $waiting"
-  sleep 2
+  sleep 1
 done
 `;
 
@@ -205,7 +206,7 @@ state() {
 # One round: promotes this member once it is a learner in sync, and corrects its registered peer URL.
 # Sets pause to the seconds until the next round.
 round() {
-  pause=5
+  pause=2
   sign_in || { state "$reply"; return; }
   list_members || { state "cannot list the members at $ENDPOINT: $reply"; return; }
   mine=$(registrations_of_self "$members")

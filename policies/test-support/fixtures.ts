@@ -101,7 +101,7 @@ export function configFileMembers(text = CONFIG_FILE_TEXT): [FakeResource, FakeR
         pod.containers[0].volumeMounts.push({ name: "member-config", mountPath: "/etc/etcd/member", readOnly: true });
         pod.volumes = [
             { name: "declared-config", configMap: { name: "apisix-etcd-config", items: [{ key: "etcd.yaml", path: "etcd.yaml" }] } },
-            { name: "member-config", emptyDir: { medium: "Memory" } },
+            { name: "member-config", emptyDir: {} },
         ];
     });
     const configMap: FakeResource = {

@@ -83,7 +83,7 @@ const matches = (labels: Readonly<Record<string, string>>, selector: Readonly<Re
 
 export class PodSandbox implements PodNode {
     readonly secrets: KeyValueObjects;
-    readonly configMaps: KeyValueObjects;
+    readonly configMaps: Map<string, Readonly<Record<string, string | Buffer>>>;
     readonly caBundle?: string;
     /** Every pod the sandbox ever made, by creation. */
     readonly pods: SandboxPod[] = [];
