@@ -56,6 +56,13 @@ describe("loadStackConfig: good configuration", () => {
         });
     });
 
+    test("a token TTL of 5 minutes or more is kept as written", () => {
+        const ttl = (tokenTtl: string) => loadStackConfig(config({ auth: { tokenTtl } })).auth.tokenTtl;
+        expect(ttl("5m")).toBe("5m");
+        expect(ttl("300s")).toBe("300s");
+        expect(ttl("1h30m")).toBe("1h30m");
+    });
+
     test("values arrive as Pulumi's strings and are parsed to their types", () => {
         const loaded = loadStackConfig({
             "apisix-etcd:replicas": "5",
@@ -149,6 +156,8 @@ describe("loadStackConfig: bad configuration names the key and what was expected
         ["auth prefix with a space", { auth: { apisixPrefix: "/api six" } }, "apisix-etcd:auth.apisixPrefix", "expected a key prefix"],
         ["auth namespace", { auth: { apisixNamespace: "APISIX" } }, "apisix-etcd:auth.apisixNamespace", "expected a lower-case DNS label"],
         ["token ttl prose", { auth: { tokenTtl: "ten minutes" } }, "apisix-etcd:auth.tokenTtl", 'expected a duration such as "10m"'],
+        ["token ttl below APISIX's renewal", { auth: { tokenTtl: "4m59s" } }, "apisix-etcd:auth.tokenTtl", 'expected at least "5m": APISIX renews its token only every 3 to 4 minutes, got "4m59s"'],
+        ["token ttl in seconds below 5 minutes", { auth: { tokenTtl: "240s" } }, "apisix-etcd:auth.tokenTtl", 'expected at least "5m"'],
         ["auth enabled a word", { auth: { enabled: "on" } }, "apisix-etcd:auth.enabled", "expected boolean"],
         ["tls mode", { tls: { mode: "sometimes" } }, "apisix-etcd:tls.mode", '"off"|"self-signed"|"cert-manager"'],
         ["cert-manager without an issuer", { tls: { mode: "cert-manager" } }, "apisix-etcd:tls.issuer", 'expected the cert-manager issuer of the members\' certificate'],

@@ -70,7 +70,19 @@ const keyPrefix = z.string().regex(/^(\/[A-Za-z0-9._-]+)+$/, {
 /** Go duration, as etcd reads its token TTL. */
 const goDuration = z.string().regex(/^(\d+(h|m|s))+$/, {
     error: (issue) => `expected a duration such as "10m" or "1h30m", got ${JSON.stringify(issue.input)}`,
+    // What is not a duration has no length to compare.
+    abort: true,
 });
+
+/** Seconds in a duration that {@link goDuration} accepted. */
+const durationSeconds = (text: string): number =>
+    [...text.matchAll(/(\d+)(h|m|s)/g)].reduce((sum, [, amount, unit]) => sum + Number(amount) * { h: 3600, m: 60, s: 1 }[unit as "h" | "m" | "s"], 0);
+
+/**
+ * APISIX's etcd client (lua-resty-etcd) renews its token every 3 to 4 minutes whatever the TTL, and does
+ * not authenticate again when etcd refuses an expired token: a shorter TTL breaks its config sync.
+ */
+const MIN_TOKEN_TTL_SECONDS = 5 * 60;
 
 /** DNS subdomain (RFC 1123): what Kubernetes accepts as the name of most objects, cert-manager issuers among them. */
 const dnsSubdomain = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
@@ -179,7 +191,12 @@ export const stackConfigSchema = z.strictObject({
             /** APISIX's namespace, where the Secret with its etcd user name and password is put. */
             apisixNamespace: dnsLabel.default("apisix"),
             /** How long a token stays valid; clients authenticate again when theirs expires. */
-            tokenTtl: goDuration.default("10m"),
+            tokenTtl: goDuration
+                .refine((text) => durationSeconds(text) >= MIN_TOKEN_TTL_SECONDS, {
+                    error: (issue) =>
+                        `expected at least "5m": APISIX renews its token only every 3 to 4 minutes, got ${JSON.stringify(issue.input)}`,
+                })
+                .default("10m"),
             /**
              * When the users and roles are converged again besides every `pulumi up` (hourly by default):
              * repairs what a restore from an older snapshot brought back.
