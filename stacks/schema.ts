@@ -176,8 +176,6 @@ export const stackConfigSchema = z.strictObject({
         .default("cluster.local"),
     /** Namespaces whose pods may reach the client port 2379. */
     clientNamespaces: z.array(dnsLabel).default(["apisix"]),
-    /** Namespace of the metrics collector allowed to scrape port 2381 (GKE managed Prometheus). */
-    monitoringNamespace: dnsLabel.default("gmp-system"),
     /**
      * etcd authentication (components/access): a `root` user, a user for APISIX that may read and write
      * only `apisixPrefix`, and users for the backup and defragmentation jobs, with generated passwords
@@ -288,13 +286,18 @@ export const stackConfigSchema = z.strictObject({
     /**
      * Scraping the members and alerting on them (components/monitoring/alert-rules.ts has the alerts
      * and their thresholds). `gmp`: GKE's managed Prometheus (PodMonitoring, Rules). `prometheus-operator`:
-     * a Prometheus run by the Prometheus Operator (PodMonitor, PrometheusRule); set `monitoringNamespace`
-     * to its namespace and `labels` to what it selects PodMonitors and PrometheusRules by.
+     * a Prometheus run by the Prometheus Operator (PodMonitor, PrometheusRule); set `namespace` to its
+     * namespace and `labels` to what it selects PodMonitors and PrometheusRules by.
      */
     monitoring: z
         .strictObject({
             enabled: z.boolean().default(true),
             flavor: z.enum(["gmp", "prometheus-operator"]).default("gmp"),
+            /**
+             * `prometheus-operator` only: the namespace of the Prometheus, the one allowed to scrape port 2381.
+             * GKE's managed collection has namespaces of its own (gmp-system, gke-gmp-system on Autopilot).
+             */
+            namespace: dnsLabel.optional(),
             /** Where alerts link to docs/runbooks.md (each alert to its section): best a URL your on-call can open. */
             runbookBaseUrl: z
                 .string()
@@ -302,6 +305,15 @@ export const stackConfigSchema = z.strictObject({
                 .default("docs/runbooks.md"),
             /** Labels added to the scrape configuration and the rules, e.g. `release: kube-prometheus-stack`. */
             labels: z.record(z.string(), z.string()).default({}),
+        })
+        .superRefine((monitoring, ctx) => {
+            const problem = (message: string) => ctx.addIssue({ code: "custom", path: ["namespace"], message });
+            if (monitoring.flavor === "prometheus-operator" && monitoring.enabled && monitoring.namespace === undefined) {
+                problem('expected the namespace of the Prometheus that scrapes the members with flavor "prometheus-operator"');
+            }
+            if (monitoring.flavor === "gmp" && monitoring.namespace !== undefined) {
+                problem('only read with flavor "prometheus-operator" (GKE\'s managed collection runs in gmp-system, or gke-gmp-system on Autopilot)');
+            }
         })
         .prefault({}),
     /**

@@ -30,8 +30,8 @@ export interface EtcdClusterArgs {
     readonly autoCompaction: { readonly mode: "periodic" | "revision"; readonly retention: string };
     /** Namespaces whose pods may connect to the client port. */
     readonly clientNamespaces: readonly string[];
-    /** Namespace of the metrics collector, allowed to reach the metrics port. */
-    readonly monitoringNamespace: string;
+    /** The metrics collectors' pods, the only ones that may reach the metrics port; none closes it. */
+    readonly metricsCollectors: readonly MetricsCollectorPods[];
     /** Protect the namespace and the StatefulSet (and so the data) from deletion and replacement. */
     readonly protect: boolean;
     /** Only to recover lost data: members with an empty data dir restore it from this snapshot first. */
@@ -43,6 +43,12 @@ export interface EtcdClusterArgs {
      * {@link EtcdCluster.tokenKeySecretName}; unset, no tokens are configured (no authentication).
      */
     readonly authTokenTtl?: string;
+}
+
+/** Pods that scrape the members: those of `namespace`, and of them only those with `podLabels` when given. */
+export interface MetricsCollectorPods {
+    readonly namespace: string;
+    readonly podLabels?: Readonly<Record<string, string>>;
 }
 
 /** Where each member's data volume is mounted. */
@@ -227,10 +233,18 @@ export class EtcdCluster extends pulumi.ComponentResource {
                             from: [{ podSelector: { matchLabels: this.memberLabels } }],
                             ports: [{ protocol: "TCP", port: PEER_PORT }],
                         },
-                        {
-                            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.monitoringNamespace } } }],
-                            ports: [{ protocol: "TCP", port: METRICS_PORT }],
-                        },
+                        // A rule without peers would admit every pod: no collectors, no rule.
+                        ...(args.metricsCollectors.length === 0
+                            ? []
+                            : [
+                                  {
+                                      from: args.metricsCollectors.map((collector) => ({
+                                          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": collector.namespace } },
+                                          ...(collector.podLabels && { podSelector: { matchLabels: collector.podLabels } }),
+                                      })),
+                                      ports: [{ protocol: "TCP", port: METRICS_PORT }],
+                                  },
+                              ]),
                     ],
                 },
             },

@@ -25,7 +25,7 @@ const clusterArgs: EtcdClusterArgs = {
     quotaBackendBytes: 4 * 2 ** 30,
     autoCompaction: { mode: "periodic", retention: "1h" },
     clientNamespaces: ["apisix"],
-    monitoringNamespace: "gmp-system",
+    metricsCollectors: [{ namespace: "gmp-system", podLabels: { "app.kubernetes.io/name": "collector" } }],
     protect: false,
 };
 
