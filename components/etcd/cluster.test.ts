@@ -118,9 +118,12 @@ function admits(from: readonly NetworkPolicyPeer[], policyNamespace: string, nam
 describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
     const args = () => variants[variant];
 
-    test("declares exactly one Namespace, ServiceAccount, StatefulSet, PDB and NetworkPolicy, two Services, all children of the component", () => {
-        const kinds = childrenOf(variant).map((r) => r.inputs.kind).sort();
+    test("declares exactly one Namespace, ServiceAccount, StatefulSet, PDB and NetworkPolicy, two Services, a claim patch per member, all children of the component", () => {
+        const kinds = childrenOf(variant).filter((r) => r.type !== "kubernetes:core/v1:PersistentVolumeClaimPatch").map((r) => r.inputs.kind).sort();
         expect(kinds).toEqual(["Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service", "Service", "ServiceAccount", "StatefulSet"]);
+        const patched = childrenOf(variant).filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaimPatch").map((r) => (r.inputs.metadata as any).name);
+        expect(patched).toEqual(clusters[variant].dataClaimNames);
+        expect(patched).toHaveLength(args().replicas);
         expect(childrenOf(variant).every((r) => r.custom)).toBe(true);
     });
 

@@ -54,6 +54,9 @@ export interface MetricsCollectorPods {
 /** Where each member's data volume is mounted. */
 const DATA_MOUNT_PATH = "/var/lib/etcd";
 
+/** The size in the StatefulSet's claim template, which the StatefulSet keeps from its creation on. */
+export const CLAIM_TEMPLATE_SIZE = "spec.volumeClaimTemplates[0].spec.resources.requests.storage";
+
 /** The majority of members that must stay up for the cluster to accept writes. */
 export function quorum(replicas: number): number {
     return Math.floor(replicas / 2) + 1;
@@ -195,8 +198,32 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     ],
                 },
             },
-            { parent: this, protect: args.protect },
+            // The API server refuses any change of volumeClaimTemplates, so Pulumi would replace the StatefulSet
+            // (all members at once) for a new size: the template keeps the size it was created with, and the
+            // claims grow through the patches below.
+            { parent: this, protect: args.protect, ignoreChanges: [CLAIM_TEMPLATE_SIZE] },
         );
+
+        this.dataClaimNames = topology.memberNames.map((member) => `${DATA_VOLUME}-${member}`);
+        // Each member's claim gets the configured size, a new member's too once the StatefulSet made it (with
+        // the template's size): the volumes grow online (the StorageClass must allow expansion), no pod restarts.
+        // The API server refuses a smaller size ("field can not be less than previous value"), at preview.
+        for (const [ordinal, claimName] of this.dataClaimNames.entries()) {
+            new k8s.core.v1.PersistentVolumeClaimPatch(
+                `${name}-data-${ordinal}`,
+                {
+                    metadata: {
+                        name: claimName,
+                        namespace: namespace.metadata.name,
+                        // The StatefulSet controller created the claim and owns its size until this patch takes it.
+                        annotations: { "pulumi.com/patchForce": "true" },
+                    },
+                    spec: { resources: { requests: { storage: args.storage.size } } },
+                },
+                // A member removed by scaling down keeps its claim, and the claim its size.
+                { parent: this, dependsOn: [this.statefulSet], retainOnDelete: true },
+            );
+        }
 
         new k8s.policy.v1.PodDisruptionBudget(
             `${name}-quorum`,
@@ -251,7 +278,6 @@ export class EtcdCluster extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.dataClaimNames = topology.memberNames.map((member) => `${DATA_VOLUME}-${member}`);
         this.namespace = namespace.metadata.name;
         this.clientUrl = pulumi.output(topology.clientUrl);
         this.memberClientUrls = pulumi.output(topology.memberClientUrls);
