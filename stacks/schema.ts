@@ -298,6 +298,16 @@ export const stackConfigSchema = z.strictObject({
              * GKE's managed collection has namespaces of its own (gmp-system, gke-gmp-system on Autopilot).
              */
             namespace: dnsLabel.optional(),
+            /**
+             * `gmp` only (and required there): the GKE cluster's name, as Google Cloud labels the cluster's logs and
+             * metrics. The alerts on volumes and CronJobs are Cloud Monitoring alert policies that select by it.
+             */
+            cluster: z
+                .string()
+                .regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, {
+                    error: (issue) => `expected a GKE cluster name (a-z, 0-9 and '-', starting with a letter, at most 40 characters), got ${JSON.stringify(issue.input)}`,
+                })
+                .optional(),
             /** Where alerts link to docs/runbooks.md (each alert to its section): best a URL your on-call can open. */
             runbookBaseUrl: z
                 .string()
@@ -310,6 +320,16 @@ export const stackConfigSchema = z.strictObject({
             const problem = (message: string) => ctx.addIssue({ code: "custom", path: ["namespace"], message });
             if (monitoring.flavor === "prometheus-operator" && monitoring.enabled && monitoring.namespace === undefined) {
                 problem('expected the namespace of the Prometheus that scrapes the members with flavor "prometheus-operator"');
+            }
+            if (monitoring.flavor === "gmp" && monitoring.enabled && monitoring.cluster === undefined) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["cluster"],
+                    message: 'expected the GKE cluster\'s name with flavor "gmp": the alerts on volumes and CronJobs are Cloud Monitoring alert policies that select by it',
+                });
+            }
+            if (monitoring.flavor !== "gmp" && monitoring.cluster !== undefined) {
+                ctx.addIssue({ code: "custom", path: ["cluster"], message: 'only read with flavor "gmp"' });
             }
             if (monitoring.flavor === "gmp" && monitoring.namespace !== undefined) {
                 problem('only read with flavor "prometheus-operator" (GKE\'s managed collection runs in gmp-system, or gke-gmp-system on Autopilot)');

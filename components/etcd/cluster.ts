@@ -86,6 +86,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     public readonly certificateDnsNames: readonly string[];
     /** The members' PersistentVolumeClaims, `<claim template>-<member>`, in ordinal order. */
     public readonly dataClaimNames: readonly string[];
+    /** The data volume's name in the member pods (the claim template's). */
+    public readonly dataVolumeName = DATA_VOLUME;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("apisix-etcd:index:EtcdCluster", name, {}, opts);
