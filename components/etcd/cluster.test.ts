@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { RecordingMonitor, RegisteredResource } from "../../plan/recording-monitor";
+import { PROD_CLUSTER_ARGS } from "../../test/cluster-args";
 import { collectorPods } from "../monitoring/collector-objects";
 import { EtcdCluster, EtcdClusterArgs, quorum } from "./cluster";
 
@@ -16,22 +17,7 @@ const monitor = new RecordingMonitor({
     call: (args) => args.inputs,
 });
 
-const base: EtcdClusterArgs = {
-    namespace: "etcd",
-    name: "apisix-etcd",
-    replicas: 3,
-    image: "gcr.io/etcd-development/etcd:v3.5.16",
-    antiAffinity: "required",
-    zoneSpread: "preferred",
-    clusterDomain: "cluster.local",
-    storage: { size: "20Gi", className: "apisix-etcd-ssd" },
-    resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
-    quotaBackendBytes: 4 * 2 ** 30,
-    autoCompaction: { mode: "periodic", retention: "1h" },
-    clientNamespaces: ["apisix", "gateway-canary"],
-    metricsCollectors: collectorPods("gmp"),
-    protect: true,
-};
+const base: EtcdClusterArgs = { ...PROD_CLUSTER_ARGS, clientNamespaces: ["apisix", "gateway-canary"], metricsCollectors: collectorPods("gmp") };
 
 /** The variants declared in one program: component name -> args. */
 const variants: Record<string, EtcdClusterArgs> = {

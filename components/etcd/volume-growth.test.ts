@@ -5,25 +5,11 @@
  * StatefulSet's inputs equal is no update at all: no replacement, no new pod template, no member restart.
  */
 import { RegisteredResource } from "../../plan/recording-monitor";
+import { PROD_CLUSTER_ARGS } from "../../test/cluster-args";
 import { declareUnderMocks } from "../../test/component-mocks";
 import { EtcdCluster, EtcdClusterArgs } from "./cluster";
 
-const base: EtcdClusterArgs = {
-    namespace: "etcd",
-    name: "apisix-etcd",
-    replicas: 3,
-    image: "gcr.io/etcd-development/etcd:v3.5.16",
-    antiAffinity: "required",
-    zoneSpread: "preferred",
-    clusterDomain: "cluster.local",
-    storage: { size: "20Gi", className: "apisix-etcd-ssd" },
-    resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
-    quotaBackendBytes: 4 * 2 ** 30,
-    autoCompaction: { mode: "periodic", retention: "1h" },
-    clientNamespaces: ["apisix"],
-    metricsCollectors: [{ namespace: "gmp-system", podLabels: { "app.kubernetes.io/name": "collector" } }],
-    protect: true,
-};
+const base = PROD_CLUSTER_ARGS;
 
 const declare = (args: EtcdClusterArgs) => declareUnderMocks(() => new EtcdCluster("cluster", args));
 

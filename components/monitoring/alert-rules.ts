@@ -182,11 +182,7 @@ function successMetricOf(key: CronJobKey, context: RuleContext): string {
 /** Time the job may take past its schedule, and the log-based metric to show it (Logging: up to 10 min). */
 const RUN_AND_REPORT_SECONDS = 15 * 60;
 
-/**
- * An alert that no run of one of the scope's CronJobs has succeeded within `intervals` of its scheduled
- * intervals. Three ways to have no recent success: the last one is too old; there never was one since
- * the CronJob was created; kube-state-metrics does not report the CronJob at all (nothing would notice).
- */
+/** An alert that no run of one of the scope's CronJobs has succeeded within `intervals` of its scheduled intervals. */
 interface StaleCronJobAlert {
     readonly alert: string;
     readonly severity: Severity;
@@ -199,11 +195,16 @@ interface StaleCronJobAlert {
     readonly consequence: string;
 }
 
+/** The alert on each platform's evidence of a CronJob's successes. */
 function cronJobStale(alert: StaleCronJobAlert): AlertDefinition[] {
     return [kubernetesCronJobStale(alert), loggedCronJobStale(alert)];
 }
 
-/** On kube-state-metrics' CronJob series. */
+/**
+ * On kube-state-metrics' CronJob series. Three ways to have no recent success: the last one is too old;
+ * there never was one since the CronJob was created; kube-state-metrics does not report the CronJob at
+ * all (nothing would notice).
+ */
 function kubernetesCronJobStale(alert: StaleCronJobAlert): AlertDefinition {
     const { consequence, success: _, ...definition } = alert;
     return define({

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { RegisteredResource } from "../../plan/recording-monitor";
+import { PROD_CLUSTER_ARGS } from "../../test/cluster-args";
 import { childrenOf, declareUnderMocks } from "../../test/component-mocks";
 import { OPERATOR_SCOPE, PROD_SCOPE } from "../../test/monitoring/alert-scope";
 import { EtcdCluster, EtcdClusterArgs } from "../etcd/cluster";
@@ -12,22 +13,7 @@ import { scheduledJobLabels } from "../scheduled-job";
 import { alertRuleGroups } from "./alert-rules";
 import { EtcdMonitoring, EtcdMonitoringArgs } from "./etcd-monitoring";
 
-const clusterArgs: EtcdClusterArgs = {
-    namespace: "etcd",
-    name: "apisix-etcd",
-    replicas: 3,
-    image: "gcr.io/etcd-development/etcd:v3.5.16",
-    antiAffinity: "required",
-    zoneSpread: "preferred",
-    clusterDomain: "cluster.local",
-    storage: { size: "20Gi", className: "apisix-etcd-ssd" },
-    resources: { requests: { cpu: "500m", memory: "1Gi" } },
-    quotaBackendBytes: 4 * 2 ** 30,
-    autoCompaction: { mode: "periodic", retention: "1h" },
-    clientNamespaces: ["apisix"],
-    metricsCollectors: [{ namespace: "gmp-system", podLabels: { "app.kubernetes.io/name": "collector" } }],
-    protect: false,
-};
+const clusterArgs: EtcdClusterArgs = { ...PROD_CLUSTER_ARGS, protect: false };
 
 let resources: RegisteredResource[];
 let monitoringArgs: EtcdMonitoringArgs;
