@@ -16,7 +16,8 @@ import { alertRuleGroups, AlertScope, ETCD_ALERTS } from "../../components/monit
 import { promtoolBinary } from "../etcd/binaries";
 import { OPERATOR_SCOPE, PROD_SCOPE } from "./alert-scope";
 
-jest.setTimeout(60_000);
+// Two platforms' scenarios, each a promtool run of seconds alone; far longer on a machine busy with the other suites.
+jest.setTimeout(300_000);
 
 type Platform = AlertScope["platform"]["source"];
 const PLATFORMS: readonly Platform[] = ["kubernetes", "google-cloud"];
@@ -406,7 +407,7 @@ function unitTests(rulesFile: string, scenarios: readonly Scenario[]): string {
 }
 
 function promtool(args: string[], cwd: string): { status: number | null; output: string } {
-    const result = spawnSync(promtoolPath, args, { cwd, encoding: "utf8", timeout: 30_000, killSignal: "SIGKILL" });
+    const result = spawnSync(promtoolPath, args, { cwd, encoding: "utf8", timeout: 120_000, killSignal: "SIGKILL" });
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
