@@ -12,17 +12,17 @@ const RESTORE_URL = "gs://old-project-apisix-etcd-backups/etcd/2026/apisix-etcd-
 
 let dev: DeclaredStack;
 let prodWithoutProject: DeclaredStack;
-let devWithBackups: DeclaredStack;
+let devWithoutProject: DeclaredStack;
 let existingClassRestore: DeclaredStack;
 let snapshotRestore: DeclaredStack;
 let open: DeclaredStack;
 let clientTls: DeclaredStack;
 
 beforeAll(async () => {
-    [dev, prodWithoutProject, devWithBackups, existingClassRestore, snapshotRestore, open, clientTls] = await declareStacks([
+    [dev, prodWithoutProject, devWithoutProject, existingClassRestore, snapshotRestore, open, clientTls] = await declareStacks([
         { stackFile: "Pulumi.dev.yaml" },
         { stackFile: "Pulumi.prod.yaml", changes: { "gcp:project": undefined } },
-        { stackFile: "Pulumi.dev.yaml", changes: { "apisix-etcd:backup": { enabled: true } } },
+        { stackFile: "Pulumi.dev.yaml", changes: { "gcp:project": undefined } },
         {
             stackFile: "Pulumi.prod.yaml",
             changes: {
@@ -46,6 +46,21 @@ describe("the prod plan", () => {
         const statefulSet = findManifest(manifests, "StatefulSet", "apisix-etcd");
         expect(statefulSet.spec.volumeClaimTemplates[0].spec.storageClassName).toBe(storageClass.metadata.name);
         expect(storageClass).toMatchObject({ provisioner: "pd.csi.storage.gke.io", parameters: { type: "pd-ssd" }, reclaimPolicy: "Retain" });
+    });
+
+    test("on GKE every alert rests on what the stack makes sure exists: no kube-state-metrics or kubelet series", () => {
+        const rules = findManifest(manifests, "Rules", "apisix-etcd-alerts").spec.groups.flatMap((g: any) => g.rules);
+        const policies = plan.resources.filter((r) => r.type === "gcp:monitoring/alertPolicy:AlertPolicy");
+        const queries = [...rules.map((r: any) => r.expr), ...policies.map((p) => p.inputs.conditions[0].conditionPrometheusQueryLanguage.query)];
+        expect(queries.filter((q: string) => /\bkube_|\bkubelet_/.test(q))).toEqual([]);
+        expect(policies.map((p) => p.inputs.displayName)).toEqual([
+            "EtcdVolumeNearlyFull (apisix-prod/etcd)",
+            "EtcdBackupStale (apisix-prod/etcd)",
+            "EtcdAuthConvergenceStale (apisix-prod/etcd)",
+        ]);
+        // The backup's metric counts uploads to this stack's bucket only.
+        const backupMetric = plan.resources.find((r) => r.type === "gcp:logging/metric:Metric" && r.inputs.name.includes("/apisix-etcd-backup/"))!;
+        expect(backupMetric.inputs.filter).toContain('textPayload=~"^uploaded gs://apisix-prod-apisix-etcd-backups/etcd/"');
     });
 
     test("the volume snapshots cover each member's claim, with the stack's snapshot class", () => {
@@ -162,9 +177,13 @@ describe("access control variants", () => {
 });
 
 describe("the dev stack", () => {
-    test("declares no GCP resource and no backup, so it needs no GCP project", () => {
+    test("declares no backup; in Google Cloud only the monitoring of the auth bootstrap and the volumes", () => {
         expect(dev.error).toBeUndefined();
-        expect(dev.resources.filter((r) => r.type.startsWith("gcp:"))).toEqual([]);
+        expect(dev.resources.filter((r) => r.type.startsWith("gcp:")).map((r) => `${r.type} ${r.inputs.name ?? r.inputs.displayName}`)).toEqual([
+            "gcp:logging/metric:Metric apisix-etcd/apisix-dev/etcd/apisix-etcd-auth/succeeded",
+            "gcp:monitoring/alertPolicy:AlertPolicy EtcdVolumeNearlyFull (apisix-dev/etcd)",
+            "gcp:monitoring/alertPolicy:AlertPolicy EtcdAuthConvergenceStale (apisix-dev/etcd)",
+        ]);
         expect(dev.manifests.filter((m) => m.kind === "CronJob").map((m) => m.metadata.name).sort()).toEqual(["apisix-etcd-auth", "apisix-etcd-defrag", "apisix-etcd-volume-snapshots"]);
         // No backups to wait for: the defragmentation needs no API access.
         expect(dev.manifests.filter((m) => m.kind === "Role").map((m) => m.metadata.name)).not.toContain("apisix-etcd-defrag");
@@ -178,8 +197,8 @@ describe("the dev stack", () => {
         expect(dev.resources.filter((r) => r.options.protect)).toEqual([]);
     });
 
-    test("with backups turned on, asks for gcp:project by name", () => {
-        expect(devWithBackups.error).toMatch(/gcp:project/);
+    test("without gcp:project, asks for it by name (GKE's monitoring lives in the cluster's project)", () => {
+        expect(devWithoutProject.error).toMatch(/Missing required configuration variable 'gcp:project'/);
     });
 });
 

@@ -181,7 +181,7 @@ describe("in the EtcdCluster", () => {
         quotaBackendBytes: 2 ** 32,
         autoCompaction: { mode: "periodic", retention: "1h" },
         clientNamespaces: ["apisix"],
-        monitoringNamespace: "gmp-system",
+        metricsCollectors: [{ namespace: "gmp-system", podLabels: { "app.kubernetes.io/name": "collector" } }],
         protect: true,
     };
     const annotations = { "iam.gke.io/gcp-service-account": "apisix-etcd-restore@apisix-prod.iam.gserviceaccount.com" };
