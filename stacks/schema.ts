@@ -241,7 +241,7 @@ export const stackConfigSchema = z.strictObject({
             location: z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'expected a GCS location such as "EU" or "europe-west1"' }).default("EU"),
             /** Name of the backup bucket; default `<gcp:project>-apisix-etcd-backups` (bucket names are global). */
             bucket: gcsBucketName.optional(),
-            /** Image with bash and gcloud that uploads the verified snapshots (and downloads one to restore). */
+            /** Image with bash, GNU coreutils and curl that uploads the verified snapshots (and downloads one to restore) through GCS's JSON API. */
             cloudSdkImage: imageReference.default("gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim"),
         })
         .prefault({}),

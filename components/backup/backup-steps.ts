@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CA_FILE, caMounts, caVolumes, EtcdClientAccess, userEnvironment } from "../access/etcd-client-access";
+import { gcsEnvironment } from "../gcs-json-api";
 import { restrictedContainerSecurityContext } from "../security-context";
 import { UPLOAD_SCRIPT } from "./upload-script";
 
@@ -9,7 +10,7 @@ type PodSpec = k8s.types.input.core.v1.PodSpec;
 export interface BackupStepsArgs {
     /** The cluster's etcd image: its etcdctl and etcdutl match the members' version. */
     readonly etcdImage: string;
-    /** An image with bash and gcloud. */
+    /** An image with bash, GNU coreutils and curl (the Cloud SDK's). */
     readonly cloudSdkImage: string;
     /** The client Service's URL. */
     readonly clientUrl: pulumi.Input<string>;
@@ -81,22 +82,17 @@ export function backupPodSpec(args: BackupStepsArgs): PodSpec {
                     { name: "BUCKET", value: args.bucketName },
                     { name: "OBJECT_PREFIX", value: args.objectPrefix },
                     { name: "SNAPSHOT_NAME", value: args.snapshotName },
-                    // gcloud writes its configuration and logs; the root filesystem is read-only.
-                    { name: "HOME", value: "/tmp" },
-                    { name: "CLOUDSDK_CONFIG", value: "/tmp/gcloud" },
-                    { name: "CLOUDSDK_CORE_DISABLE_PROMPTS", value: "1" },
-                    // A composite upload deletes its parts afterwards, which an object creator may not do.
-                    { name: "CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED", value: "False" },
+                    ...gcsEnvironment(),
                 ],
-                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+                // curl streams the file: its memory does not grow with the snapshot.
+                resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                 securityContext: restrictedContainerSecurityContext,
-                volumeMounts: [work, { name: "tmp", mountPath: "/tmp" }],
+                volumeMounts: [work],
             },
         ],
         volumes: [
             // The snapshot and the data dir restored from it, each at most the quota, plus the WAL.
             { name: "backup", emptyDir: { sizeLimit: `${Math.ceil((2 * args.maxDatabaseBytes) / MIB) + 512}Mi` } },
-            { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
             ...caVolumes(args.access),
         ],
     };

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
+import { GCS_FUNCTIONS, gcsEnvironment } from "../gcs-json-api";
 import { restrictedContainerSecurityContext } from "../security-context";
 import { ClusterTopology } from "./topology";
 
@@ -16,7 +17,7 @@ export interface MemberRestoreArgs {
     readonly source: RestoreSource;
     /** Added to the snapshot's latest revision (`--bump-revision`, marked compacted); 0 keeps it. */
     readonly revisionBump: number;
-    /** An image with bash, coreutils and (for a GCS source) gcloud, for the steps around etcdutl. */
+    /** An image with bash, GNU coreutils and (for a GCS source) curl, for the steps around etcdutl. */
     readonly toolsImage: string;
     /** Annotations of the members' ServiceAccount, e.g. the Workload Identity binding that may read the backup. */
     readonly serviceAccountAnnotations?: pulumi.Input<Record<string, string>>;
@@ -41,11 +42,29 @@ export interface MemberRestoreSteps {
     readonly volumes: Volume[];
 }
 
-/** Drops what an interrupted restore left (never installed), then downloads the backup, if it is one. */
+/**
+ * Drops what an interrupted restore left (never installed), then downloads the backup, if it is one:
+ * one JSON API media download (`alt=media`, needs `storage.objects.get`), beside the target until
+ * complete, with a token of the members' Google identity (components/gcs-json-api.ts).
+ */
 const FETCH_SCRIPT = `set -euo pipefail
-rm -rf "$STAGING_DIR" "$DOWNLOAD"
+${GCS_FUNCTIONS}
+rm -rf "$STAGING_DIR" "$DOWNLOAD" "$DOWNLOAD.partial"
 if [ -n "\${SOURCE_URL:-}" ]; then
-  gcloud storage cp "$SOURCE_URL" "$DOWNLOAD"
+  location=\${SOURCE_URL#gs://}
+  bucket=\${location%%/*}
+  object=\${location#*/}
+  token=$(gcs_token)
+  status=$(curl --silent --show-error --connect-timeout 20 --speed-limit 1 --speed-time 120 \\
+    --output "$DOWNLOAD.partial" --write-out '%{http_code}' -H "Authorization: Bearer $token" \\
+    "$STORAGE_URL/storage/v1/b/$bucket/o/$(gcs_encode "$object")?alt=media")
+  if [ "$status" != 200 ]; then
+    echo "download of $SOURCE_URL failed: HTTP $status: $(head -c 2000 "$DOWNLOAD.partial" 2>/dev/null)" >&2
+    rm -f "$DOWNLOAD.partial"
+    exit 1
+  fi
+  mv "$DOWNLOAD.partial" "$DOWNLOAD"
+  echo "downloaded $SOURCE_URL ($(stat -c %s "$DOWNLOAD") bytes)"
 fi
 `;
 
@@ -106,13 +125,9 @@ export function memberRestoreSteps(args: MemberRestoreStepsArgs): MemberRestoreS
             command: ["/bin/bash", "-c", FETCH_SCRIPT],
             env: [
                 ...paths,
-                ...(args.source.kind === "gcs" ? [{ name: "SOURCE_URL", value: args.source.url }] : []),
-                // gcloud writes its configuration; the root filesystem is read-only.
-                { name: "HOME", value: "/tmp" },
-                { name: "CLOUDSDK_CONFIG", value: "/tmp/gcloud" },
-                { name: "CLOUDSDK_CORE_DISABLE_PROMPTS", value: "1" },
+                ...(args.source.kind === "gcs" ? [{ name: "SOURCE_URL", value: args.source.url }, ...gcsEnvironment()] : []),
             ],
-            volumeMounts: [data, { name: "restore-tmp", mountPath: "/tmp" }],
+            volumeMounts: [data],
         },
         {
             name: "restore",
@@ -137,7 +152,7 @@ export function memberRestoreSteps(args: MemberRestoreStepsArgs): MemberRestoreS
         { ...toolStep, name: "restore-install", command: ["/bin/bash", "-c", INSTALL_SCRIPT], env: paths, volumeMounts: [data] },
     ];
 
-    const volumes: Volume[] = [{ name: "restore-tmp", emptyDir: { sizeLimit: "256Mi" } }];
+    const volumes: Volume[] = [];
     if (args.source.kind === "volumeSnapshot") {
         // A disk of the member's own, made from the snapshot (PD snapshots restore into any zone) for
         // as long as the pod lives; a shared one could not be attached in every member's zone. The
