@@ -12,6 +12,11 @@ type Volume = k8s.types.input.core.v1.Volume;
 /** A backup object in GCS, or a CSI VolumeSnapshot of a member's volume in the cluster's namespace. */
 export type RestoreSource = { readonly kind: "gcs"; readonly url: string } | { readonly kind: "volumeSnapshot"; readonly name: string };
 
+/** How `restore.from` names a source: `gs://<bucket>/<object>` or `volume-snapshot:<name>`. */
+export function restoreSourceId(source: RestoreSource): string {
+    return source.kind === "gcs" ? source.url : `volume-snapshot:${source.name}`;
+}
+
 export interface MemberRestoreArgs {
     /** The snapshot every member restores from. */
     readonly source: RestoreSource;
@@ -103,8 +108,7 @@ export function memberRestoreSteps(args: MemberRestoreStepsArgs): MemberRestoreS
     const fromSnapshot = args.source.kind === "volumeSnapshot";
     // A data dir's own database has no integrity hash appended, unlike a saved snapshot.
     const input = fromSnapshot ? `${SOURCE_MOUNT}/${path.posix.relative(args.dataMountPath, args.dataDir)}/member/snap/db` : download;
-    const sourceId = fromSnapshot ? `volume-snapshot:${args.source.name}` : args.source.url;
-    const token = `${args.topology.headlessServiceName}-restore-${createHash("sha256").update(sourceId).digest("hex").slice(0, 8)}`;
+    const token = `${args.topology.headlessServiceName}-restore-${createHash("sha256").update(restoreSourceId(args.source)).digest("hex").slice(0, 8)}`;
 
     const data = { name: args.dataVolume, mountPath: args.dataMountPath };
     const paths = [
