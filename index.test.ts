@@ -20,9 +20,10 @@ let clientTls: DeclaredStack;
 let prod: DeclaredStack;
 let prodRestoring: DeclaredStack;
 let prodChangedOtherwise: DeclaredStack;
+let prodLargerQuota: DeclaredStack;
 
 beforeAll(async () => {
-    [dev, prodWithoutProject, devWithBackups, existingClassRestore, snapshotRestore, open, clientTls, prod, prodRestoring, prodChangedOtherwise] = await declareStacks([
+    [dev, prodWithoutProject, devWithBackups, existingClassRestore, snapshotRestore, open, clientTls, prod, prodRestoring, prodChangedOtherwise, prodLargerQuota] = await declareStacks([
         { stackFile: "Pulumi.dev.yaml" },
         { stackFile: "Pulumi.prod.yaml", changes: { "gcp:project": undefined } },
         { stackFile: "Pulumi.dev.yaml", changes: { "apisix-etcd:backup": { enabled: true } } },
@@ -43,6 +44,7 @@ beforeAll(async () => {
             stackFile: "Pulumi.prod.yaml",
             changes: { "apisix-etcd:replicas": 5, "apisix-etcd:backup": { schedule: "47 */4 * * *" }, "apisix-etcd:auth": { tokenTtl: "15m" }, "apisix-etcd:defrag": { enabled: false } },
         },
+        { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:quotaBackendBytes": "8Gi" } },
     ]);
 });
 
@@ -222,6 +224,28 @@ describe("prod on an existing storage class, a bucket of its own name, restoring
         expect(members.metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": "apisix-etcd-restore@apisix-prod.iam.gserviceaccount.com" });
         const fetch = statefulSet.spec.template.spec.initContainers[0];
         expect(fetch.env).toContainEqual({ name: "SOURCE_URL", value: RESTORE_URL });
+    });
+});
+
+describe("memory follows the backend quota", () => {
+    const etcdOf = (stack: DeclaredStack) => stack.manifests.find((m) => m.kind === "StatefulSet")!.spec.template.spec.containers[0];
+    const backupPod = (stack: DeclaredStack) => stack.manifests.find((m) => m.kind === "CronJob" && m.metadata.name === "apisix-etcd-backup")!.spec.jobTemplate.spec.template.spec;
+
+    test("without apisix-etcd:resources, the members request and are limited to the quota plus the larger of 1Gi and half of it", () => {
+        expect(etcdOf(prod).resources).toEqual({ requests: { cpu: "500m", memory: "6144Mi" }, limits: { memory: "6144Mi" } });
+        expect(etcdOf(prodLargerQuota).resources).toEqual({ requests: { cpu: "500m", memory: "12288Mi" }, limits: { memory: "12288Mi" } });
+        expect(etcdOf(prodLargerQuota).env).toContainEqual({ name: "ETCD_QUOTA_BACKEND_BYTES", value: String(8 * 2 ** 30) });
+    });
+
+    test("resources the stack sets are used as they are", () => {
+        expect(etcdOf(dev).resources).toEqual({ requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } });
+    });
+
+    test("the backup's verification and the members' restore may hold a database at the quota", () => {
+        expect(backupPod(prod).initContainers[1].resources.limits.memory).toBe("4608Mi");
+        expect(backupPod(prodLargerQuota).initContainers[1].resources.limits.memory).toBe("8704Mi");
+        const restore = prodRestoring.manifests.find((m) => m.kind === "StatefulSet")!.spec.template.spec.initContainers.find((c: { name: string }) => c.name === "restore");
+        expect(restore.resources.limits.memory).toBe("4608Mi");
     });
 });
 

@@ -17,13 +17,13 @@ export function gcsEnvironment(): EnvVar[] {
         { name: "STORAGE_URL", value: "https://storage.googleapis.com" },
         // Right after a pod starts, and while a new Workload Identity binding propagates, the
         // metadata server may not answer or not hand out tokens yet.
-        { name: "TOKEN_WAIT_SECONDS", value: "120" },
+        { name: "METADATA_WAIT_SECONDS", value: "120" },
     ];
 }
 
 /**
  * Bash functions the scripts begin with: `gcs_token` prints an access token (asking again every 2 s
- * until TOKEN_WAIT_SECONDS have passed), `gcs_encode` percent-encodes an object name for a URL path
+ * until METADATA_WAIT_SECONDS have passed), `gcs_encode` percent-encodes an object name for a URL path
  * or query (RFC 3986: all but unreserved characters; a `/` in a path must be `%2F`), and
  * `json_string` prints a string field of a JSON document (a token or an object's size: no escapes).
  */
@@ -31,7 +31,7 @@ export const GCS_FUNCTIONS = `json_string() {
   printf '%s' "$2" | sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\\([^"\\\\]*\\)".*/\\1/p' | head -n 1
 }
 gcs_token() {
-  local deadline=$((SECONDS + TOKEN_WAIT_SECONDS)) body token
+  local deadline=$((SECONDS + METADATA_WAIT_SECONDS)) body token
   while :; do
     body=$(curl --silent --show-error --fail --connect-timeout 5 --max-time 10 -H 'Metadata-Flavor: Google' \\
       "$METADATA_URL/computeMetadata/v1/instance/service-accounts/default/token") || body=
@@ -41,7 +41,7 @@ gcs_token() {
       return 0
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "no access token from the metadata server within \${TOKEN_WAIT_SECONDS}s" >&2
+      echo "no access token from the metadata server within \${METADATA_WAIT_SECONDS}s" >&2
       return 1
     fi
     sleep 2

@@ -107,8 +107,15 @@ test("only then uploads it with the Cloud SDK image's curl, to the bucket, throu
         SNAPSHOT_NAME: "apisix-etcd",
         METADATA_URL: "http://metadata.google.internal",
         STORAGE_URL: "https://storage.googleapis.com",
-        TOKEN_WAIT_SECONDS: "120",
+        METADATA_WAIT_SECONDS: "120",
     });
+});
+
+test("the verification may hold a database at the quota in memory, and is given it in full; the snapshot and upload stream", () => {
+    const [save, verify] = pod().initContainers;
+    expect(verify.resources).toEqual({ requests: { cpu: "100m", memory: "4608Mi" }, limits: { memory: "4608Mi" } });
+    expect(save.resources.limits.memory).toBe("512Mi");
+    expect(pod().containers[0].resources.limits.memory).toBe("256Mi");
 });
 
 test("the steps share an emptyDir large enough for a snapshot at the quota and its restored copy", () => {

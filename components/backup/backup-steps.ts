@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CA_FILE, caMounts, caVolumes, EtcdClientAccess, userEnvironment } from "../access/etcd-client-access";
 import { gcsEnvironment } from "../gcs-json-api";
+import { snapshotRestoreResources } from "../memory-sizing";
 import { restrictedContainerSecurityContext } from "../security-context";
 import { UPLOAD_SCRIPT } from "./upload-script";
 
@@ -38,7 +39,6 @@ const MIB = 2 ** 20;
  */
 export function backupPodSpec(args: BackupStepsArgs): PodSpec {
     const etcdStep = { image: args.etcdImage, imagePullPolicy: "IfNotPresent", securityContext: restrictedContainerSecurityContext };
-    const etcdResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } };
     const work = { name: "backup", mountPath: WORK_DIR };
     return {
         initContainers: [
@@ -57,7 +57,8 @@ export function backupPodSpec(args: BackupStepsArgs): PodSpec {
                     ...userEnvironment(args.access, { user: "ETCDCTL_USER", password: "ETCDCTL_PASSWORD" }),
                     ...(args.access.caSecretName === undefined ? [] : [{ name: "ETCDCTL_CACERT", value: CA_FILE }]),
                 ],
-                resources: etcdResources,
+                // etcdctl streams the snapshot into the file (measured: 46 MiB resident for a 1.1 GiB database).
+                resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
                 volumeMounts: [work, ...caMounts(args.access)],
             },
             {
@@ -67,7 +68,7 @@ export function backupPodSpec(args: BackupStepsArgs): PodSpec {
                 name: "verify",
                 command: ["/usr/local/bin/etcdutl"],
                 args: ["snapshot", "restore", SNAPSHOT, "--data-dir", `${WORK_DIR}/verify`],
-                resources: etcdResources,
+                resources: snapshotRestoreResources(args.maxDatabaseBytes),
                 volumeMounts: [work],
             },
         ],

@@ -88,9 +88,9 @@ test("waits for the metadata server, which may not answer right after the pod st
     expect(listObjects(buckets)).toHaveLength(1);
 });
 
-test("gives up, uploading nothing, when no token comes within TOKEN_WAIT_SECONDS", () => {
+test("gives up, uploading nothing, when no token comes within METADATA_WAIT_SECONDS", () => {
     const started = Date.now();
-    const result = upload({ tokenRefusals: 1000, env: { TOKEN_WAIT_SECONDS: "3" } });
+    const result = upload({ tokenRefusals: 1000, env: { METADATA_WAIT_SECONDS: "3" } });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain("no access token from the metadata server within 3s");
     expect(Date.now() - started).toBeLessThan(20_000);

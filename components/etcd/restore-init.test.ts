@@ -25,6 +25,7 @@ const base: MemberRestoreStepsArgs = {
     dataMountPath: "/var/lib/etcd",
     dataDir: "/var/lib/etcd/data",
     volumeSize: "20Gi",
+    maxDatabaseBytes: 4 * 2 ** 30,
 };
 const fromBackup = memberRestoreSteps(base);
 const fromSnapshot = memberRestoreSteps({ ...base, source: { kind: "volumeSnapshot", name: "data-apisix-etcd-0-20260101024300" } });
@@ -100,6 +101,12 @@ describe("declared steps", () => {
         });
     });
 
+    test("the restore step may hold a database at the quota in memory, and is given it in full; the shell steps stay small", () => {
+        expect(container(fromBackup, "restore").resources).toEqual({ requests: { cpu: "100m", memory: "4608Mi" }, limits: { memory: "4608Mi" } });
+        expect(container(memberRestoreSteps({ ...base, maxDatabaseBytes: 8 * 2 ** 30 }), "restore").resources.limits.memory).toBe("8704Mi");
+        expect(container(fromBackup, "restore-fetch").resources.limits.memory).toBe("256Mi");
+    });
+
     test("every step meets the restricted Pod Security Standard and mounts the data volume", () => {
         for (const c of [...fromBackup.initContainers, ...fromSnapshot.initContainers]) {
             expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } });
@@ -162,9 +169,9 @@ describe("shell steps on a folder standing for the data volume", () => {
         expect(read("restore-snapshot.db")).toBe("backup");
     });
 
-    test("fetch gives up when no token comes within TOKEN_WAIT_SECONDS", () => {
+    test("fetch gives up when no token comes within METADATA_WAIT_SECONDS", () => {
         putBackup("etcd/b.db", "backup");
-        const result = run("restore-fetch", { SOURCE_URL: "gs://bucket/etcd/b.db", TOKEN_WAIT_SECONDS: "2" }, { tokenRefusals: 1000 });
+        const result = run("restore-fetch", { SOURCE_URL: "gs://bucket/etcd/b.db", METADATA_WAIT_SECONDS: "2" }, { tokenRefusals: 1000 });
         expect(result.status).not.toBe(0);
         expect(result.stderr).toContain("no access token from the metadata server within 2s");
         expect(fs.existsSync(paths().DOWNLOAD)).toBe(false);

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
 import { GCS_FUNCTIONS, gcsEnvironment } from "../gcs-json-api";
+import { snapshotRestoreResources } from "../memory-sizing";
 import { restrictedContainerSecurityContext } from "../security-context";
 import { ClusterTopology } from "./topology";
 
@@ -39,6 +40,8 @@ export interface MemberRestoreStepsArgs extends MemberRestoreArgs {
     readonly dataDir: string;
     /** The member volumes' size: a disk made from a volume snapshot must be at least as large. */
     readonly volumeSize: string;
+    /** The members' backend quota: the largest the snapshot's database can be. */
+    readonly maxDatabaseBytes: number;
 }
 
 /** Init containers and volumes to add to the member pod. */
@@ -119,7 +122,8 @@ export function memberRestoreSteps(args: MemberRestoreStepsArgs): MemberRestoreS
     const toolStep = {
         image: args.toolsImage,
         imagePullPolicy: "IfNotPresent",
-        resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+        // bash, curl (streaming the download) and mv.
+        resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
         securityContext: restrictedContainerSecurityContext,
     };
     const initContainers: Container[] = [
@@ -149,7 +153,7 @@ export function memberRestoreSteps(args: MemberRestoreStepsArgs): MemberRestoreS
                 ...(fromSnapshot ? ["--skip-hash-check"] : []),
             ],
             env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
-            resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } },
+            resources: snapshotRestoreResources(args.maxDatabaseBytes),
             securityContext: restrictedContainerSecurityContext,
             volumeMounts: [data, ...(fromSnapshot ? [{ name: "restore-source", mountPath: SOURCE_MOUNT, readOnly: true }] : [])],
         },
