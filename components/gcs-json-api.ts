@@ -25,17 +25,18 @@ export function gcsEnvironment(): EnvVar[] {
  * Bash functions the scripts begin with: `gcs_token` prints an access token (asking again every 2 s
  * until METADATA_WAIT_SECONDS have passed), `gcs_encode` percent-encodes an object name for a URL path
  * or query (RFC 3986: all but unreserved characters; a `/` in a path must be `%2F`), and
- * `json_string` prints a string field of a JSON document (a token or an object's size: no escapes).
+ * `json_field` prints a field of a JSON document whose value has no spaces, commas or escapes (a
+ * token; an object's size, which the JSON API gives as a string, read as well as a number).
  */
-export const GCS_FUNCTIONS = `json_string() {
-  printf '%s' "$2" | sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\\([^"\\\\]*\\)".*/\\1/p' | head -n 1
+export const GCS_FUNCTIONS = `json_field() {
+  printf '%s' "$2" | sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\\{0,1\\}\\([^",}[:space:]\\\\]*\\).*/\\1/p' | head -n 1
 }
 gcs_token() {
   local deadline=$((SECONDS + METADATA_WAIT_SECONDS)) body token
   while :; do
     body=$(curl --silent --show-error --fail --connect-timeout 5 --max-time 10 -H 'Metadata-Flavor: Google' \\
       "$METADATA_URL/computeMetadata/v1/instance/service-accounts/default/token") || body=
-    token=$(json_string access_token "$body")
+    token=$(json_field access_token "$body")
     if [ -n "$token" ]; then
       printf '%s' "$token"
       return 0

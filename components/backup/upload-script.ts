@@ -12,7 +12,7 @@ import { GCS_FUNCTIONS } from "../gcs-json-api";
  *
  * One JSON API media upload: it needs `storage.objects.create` only, and with `ifGenerationMatch=0`
  * GCS refuses (412) a name that exists, so a backup is never replaced. curl streams the file
- * (`--upload-file`), and aborts a transfer that stalls for two minutes. GCS keeps an object whole
+ * (`--upload-file`, without waiting for a `100 Continue`), and aborts a transfer that stalls for two minutes. GCS keeps an object whole
  * or not at all; the size it reports stored is checked against the file's.
  */
 export const UPLOAD_SCRIPT = `set -euo pipefail
@@ -23,7 +23,7 @@ size=$(stat -c %s "$SNAPSHOT")
 token=$(gcs_token)
 response=$(curl --silent --show-error --connect-timeout 20 --speed-limit 1 --speed-time 120 \\
   --request POST --upload-file "$SNAPSHOT" --write-out '\\n%{http_code}' \\
-  -H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' \\
+  -H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' -H 'Expect:' \\
   "$STORAGE_URL/upload/storage/v1/b/$BUCKET/o?uploadType=media&ifGenerationMatch=0&name=$(gcs_encode "$object")")
 status=\${response##*$'\\n'}
 body=\${response%$'\\n'*}
@@ -32,7 +32,7 @@ case "$status" in
   412) echo "gs://$BUCKET/$object exists already: a backup is never replaced" >&2; exit 1 ;;
   *) echo "upload of gs://$BUCKET/$object failed: HTTP $status: $body" >&2; exit 1 ;;
 esac
-stored=$(json_string size "$body")
+stored=$(json_field size "$body")
 if [ "$stored" != "$size" ]; then
   echo "GCS reports $stored bytes stored as gs://$BUCKET/$object, the snapshot has $size" >&2
   exit 1
