@@ -17,7 +17,7 @@
  * Whatever else is asked is answered 501, loudly: the steps must need nothing more.
  */
 import { spawn } from "child_process";
-import { createHash, randomBytes } from "crypto";
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
@@ -81,7 +81,6 @@ function objectResource(bucket: string, name: string, file: string) {
         metageneration: "1",
         contentType: "application/octet-stream",
         size: String(stat.size),
-        md5Hash: createHash("md5").update(fs.readFileSync(file)).digest("base64"),
         timeCreated: stat.mtime.toISOString(),
     };
 }
