@@ -17,9 +17,13 @@ let existingClassRestore: DeclaredStack;
 let snapshotRestore: DeclaredStack;
 let open: DeclaredStack;
 let clientTls: DeclaredStack;
+let prod: DeclaredStack;
+let prodRestoring: DeclaredStack;
+let prodChangedOtherwise: DeclaredStack;
+let prodLargerQuota: DeclaredStack;
 
 beforeAll(async () => {
-    [dev, prodWithoutProject, devWithoutProject, existingClassRestore, snapshotRestore, open, clientTls] = await declareStacks([
+    [dev, prodWithoutProject, devWithoutProject, existingClassRestore, snapshotRestore, open, clientTls, prod, prodRestoring, prodChangedOtherwise, prodLargerQuota] = await declareStacks([
         { stackFile: "Pulumi.dev.yaml" },
         { stackFile: "Pulumi.prod.yaml", changes: { "gcp:project": undefined } },
         { stackFile: "Pulumi.dev.yaml", changes: { "gcp:project": undefined } },
@@ -34,6 +38,13 @@ beforeAll(async () => {
         { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:restore": { from: "volume-snapshot:data-apisix-etcd-0-20260101024300", revisionBump: 0 } } },
         { stackFile: "Pulumi.dev.yaml", changes: { "apisix-etcd:auth": { enabled: false }, "apisix-etcd:tls": { mode: "off" } } },
         { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:tls": { mode: "cert-manager", issuer: { name: "etcd-ca", kind: "ClusterIssuer" } } } },
+        { stackFile: "Pulumi.prod.yaml" },
+        { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:restore": { from: RESTORE_URL } } },
+        {
+            stackFile: "Pulumi.prod.yaml",
+            changes: { "apisix-etcd:replicas": 5, "apisix-etcd:backup": { schedule: "47 */4 * * *" }, "apisix-etcd:auth": { tokenTtl: "15m" }, "apisix-etcd:defrag": { enabled: false } },
+        },
+        { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:quotaBackendBytes": "8Gi" } },
     ]);
 });
 
@@ -232,6 +243,51 @@ describe("prod on an existing storage class, a bucket of its own name, restoring
         expect(members.metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": "apisix-etcd-restore@apisix-prod.iam.gserviceaccount.com" });
         const fetch = statefulSet.spec.template.spec.initContainers[0];
         expect(fetch.env).toContainEqual({ name: "SOURCE_URL", value: RESTORE_URL });
+    });
+});
+
+describe("memory follows the backend quota", () => {
+    const etcdOf = (stack: DeclaredStack) => stack.manifests.find((m) => m.kind === "StatefulSet")!.spec.template.spec.containers[0];
+    const backupPod = (stack: DeclaredStack) => stack.manifests.find((m) => m.kind === "CronJob" && m.metadata.name === "apisix-etcd-backup")!.spec.jobTemplate.spec.template.spec;
+
+    test("without apisix-etcd:resources, the members request and are limited to the quota plus the larger of 1Gi and half of it", () => {
+        expect(etcdOf(prod).resources).toEqual({ requests: { cpu: "500m", memory: "6144Mi" }, limits: { memory: "6144Mi" } });
+        expect(etcdOf(prodLargerQuota).resources).toEqual({ requests: { cpu: "500m", memory: "12288Mi" }, limits: { memory: "12288Mi" } });
+        expect(etcdOf(prodLargerQuota).env).toContainEqual({ name: "ETCD_QUOTA_BACKEND_BYTES", value: String(8 * 2 ** 30) });
+    });
+
+    test("resources the stack sets are used as they are", () => {
+        expect(etcdOf(dev).resources).toEqual({ requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } });
+    });
+
+    test("the backup's verification and the members' restore may hold a database at the quota", () => {
+        expect(backupPod(prod).initContainers[1].resources.limits.memory).toBe("4608Mi");
+        expect(backupPod(prodLargerQuota).initContainers[1].resources.limits.memory).toBe("8704Mi");
+        const restore = prodRestoring.manifests.find((m) => m.kind === "StatefulSet")!.spec.template.spec.initContainers.find((c: { name: string }) => c.name === "restore");
+        expect(restore.resources.limits.memory).toBe("4608Mi");
+    });
+});
+
+describe("a restore runs the auth bootstrap Job again in the same update", () => {
+    // pulumi-kubernetes replaces a Job whose template changed (a Job's template is immutable), and only then.
+    const jobTemplate = (stack: DeclaredStack) => {
+        expect(stack.error).toBeUndefined();
+        return stack.manifests.find((m) => m.kind === "Job" && m.metadata.name === "apisix-etcd-auth")!.spec.template;
+    };
+
+    test("setting restore.from changes the Job's template, so the users and passwords are the stack's again at once", () => {
+        expect(jobTemplate(prodRestoring)).not.toEqual(jobTemplate(prod));
+        expect(jobTemplate(prodRestoring).metadata.annotations["apisix-etcd/restore-from"]).toBe(RESTORE_URL);
+    });
+
+    test("another source changes it again; removing the restore changes it back", () => {
+        expect(jobTemplate(snapshotRestore)).not.toEqual(jobTemplate(prodRestoring));
+        expect(jobTemplate(snapshotRestore).metadata.annotations["apisix-etcd/restore-from"]).toBe("volume-snapshot:data-apisix-etcd-0-20260101024300");
+        expect(jobTemplate(prod).metadata.annotations["apisix-etcd/restore-from"]).toBeUndefined();
+    });
+
+    test("other changes to the stack leave the Job's template as it is", () => {
+        expect(jobTemplate(prodChangedOtherwise)).toEqual(jobTemplate(prod));
     });
 });
 

@@ -13,6 +13,7 @@ import {
     MemberCertificates,
     MemberStorageClass,
     PdVolumeSnapshotClass,
+    restoreSourceId,
     ScheduledVolumeSnapshots,
 } from "./components";
 import { loadStackConfig } from "./stacks/load";
@@ -131,6 +132,7 @@ function authentication() {
             { name: DEFRAG_USER, secretName: secretOf(DEFRAG_USER), roles: ["root"] },
         ],
         passwordsDigest: credentials.passwordsDigest,
+        restoreSource: config.restore && restoreSourceId(config.restore.from),
         members: cluster.statefulSet,
         instanceLabels: cluster.instanceLabels,
     });

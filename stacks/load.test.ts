@@ -33,7 +33,6 @@ describe("loadStackConfig: good configuration", () => {
             antiAffinity: "required",
             zoneSpread: "preferred",
             storage: { size: "20Gi", className: "apisix-etcd-ssd" },
-            resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
             quotaBackendBytes: 4 * 2 ** 30,
             autoCompaction: { mode: "periodic", retention: "1h" },
             clusterDomain: "cluster.local",
@@ -44,6 +43,8 @@ describe("loadStackConfig: good configuration", () => {
             auth: { enabled: true, apisixPrefix: "/apisix", apisixNamespace: "apisix", tokenTtl: "10m" },
             tls: { mode: "self-signed", clientTls: true, validityDays: 365 },
         });
+        // The members' resources are sized from the quota where they are declared (components/memory-sizing.ts).
+        expect(loaded.resources).toBeUndefined();
         expect(typeof loaded.backup.schedule).toBe("string");
         expect(typeof loaded.snapshots.schedule).toBe("string");
     });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cronProblem } from "./cron";
-import { parseQuantity } from "./quantity";
+import { parseQuantity } from "../policies/kubernetes-quantity";
 
 /**
  * The stack's configuration (keys under `apisix-etcd:` in Pulumi.<stack>.yaml) and its defaults.
@@ -152,12 +152,11 @@ export const stackConfigSchema = z.strictObject({
         })
         .prefault({}),
     /**
-     * Requests and limits of the etcd container. Given as a whole: a `resources` key replaces these
-     * defaults entirely, so what the file says is what the pods get.
+     * Requests and limits of the etcd container, given as a whole: what the file says is what the pods
+     * get. Unset, they are sized from `quotaBackendBytes` (components/memory-sizing.ts: 500m CPU, and
+     * the quota plus the larger of 1Gi and half the quota as memory request and limit).
      */
-    resources: z
-        .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
-        .default({ requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } }),
+    resources: z.strictObject({ requests: resourceList.optional(), limits: resourceList.optional() }).optional(),
     /** etcd's backend size limit; beyond 8Gi etcd itself warns that it is untested. */
     quotaBackendBytes: byteQuantity(8 * GIB, "8Gi").prefault("4Gi"),
     autoCompaction: z
@@ -256,7 +255,7 @@ export const stackConfigSchema = z.strictObject({
             location: z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'expected a GCS location such as "EU" or "europe-west1"' }).default("EU"),
             /** Name of the backup bucket; default `<gcp:project>-apisix-etcd-backups` (bucket names are global). */
             bucket: gcsBucketName.optional(),
-            /** Image with bash and gcloud that uploads the verified snapshots (and downloads one to restore). */
+            /** Image with bash, GNU coreutils and curl that uploads the verified snapshots (and downloads one to restore) through GCS's JSON API. */
             cloudSdkImage: imageReference.default("gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim"),
         })
         .prefault({}),

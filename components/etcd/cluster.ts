@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { memberResourcesForQuota } from "../memory-sizing";
 import { memberDataDir } from "./member-environment";
 import { DATA_VOLUME, memberPodTemplate } from "./member-pod";
 import { MemberSecurity } from "./member-security";
@@ -24,7 +25,8 @@ export interface EtcdClusterArgs {
         readonly size: string;
         readonly className: pulumi.Input<string>;
     };
-    readonly resources: k8s.types.input.core.v1.ResourceRequirements;
+    /** The etcd container's requests and limits; unset: sized from `quotaBackendBytes` (memory-sizing.ts). */
+    readonly resources?: k8s.types.input.core.v1.ResourceRequirements;
     /** `--quota-backend-bytes`, in bytes. */
     readonly quotaBackendBytes: number;
     readonly autoCompaction: { readonly mode: "periodic" | "revision"; readonly retention: string };
@@ -171,7 +173,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         serviceAccountName: serviceAccount.metadata.name,
                         antiAffinity: args.antiAffinity,
                         zoneSpread: args.zoneSpread,
-                        resources: args.resources,
+                        resources: args.resources ?? memberResourcesForQuota(args.quotaBackendBytes),
                         dataMountPath: DATA_MOUNT_PATH,
                         quotaBackendBytes: args.quotaBackendBytes,
                         autoCompaction: args.autoCompaction,
@@ -186,6 +188,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                                 dataMountPath: DATA_MOUNT_PATH,
                                 dataDir: memberDataDir(DATA_MOUNT_PATH),
                                 volumeSize: args.storage.size,
+                                maxDatabaseBytes: args.quotaBackendBytes,
                             }),
                     }),
                     volumeClaimTemplates: [

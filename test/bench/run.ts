@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: prints one JSON object, assembled from
  *  - backup-bench.ts: the rendered backup and restore steps for a ~100 MB database (top-level keys),
+ *  - backup-memory-bench.ts (`backupMemory`): the backup steps' peak memory on a database of more than 1 GiB,
  *  - fault-bench.ts (`faults`): leader kills under a steady write load on a real 3-member etcd,
  *  - plan-bench.ts (`plan`): wall time of `npm run plan -- --stack prod`.
  * Every etcd process started is stopped by pid before it exits, whatever happens.
@@ -10,20 +11,23 @@ import * as os from "os";
 import * as path from "path";
 import type { LocalCluster } from "../etcd/local-cluster";
 import { backupBench } from "./backup-bench";
+import { backupMemoryBench } from "./backup-memory-bench";
 import { faultBench } from "./fault-bench";
 import { planBench } from "./plan-bench";
 
 async function main(): Promise<void> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-bench-"));
     const clusters: LocalCluster[] = [];
-    for (const part of ["backup", "faults", "plan"]) fs.mkdirSync(path.join(work, part));
+    for (const part of ["backup", "backup-memory", "faults", "plan"]) fs.mkdirSync(path.join(work, part));
     try {
         const backup = await backupBench(path.join(work, "backup"), clusters);
+        for (const cluster of clusters.splice(0)) await cluster.stopAll();
+        const backupMemory = await backupMemoryBench(path.join(work, "backup-memory"), clusters);
         for (const cluster of clusters.splice(0)) await cluster.stopAll();
         const faults = await faultBench(path.join(work, "faults"), clusters);
         for (const cluster of clusters.splice(0)) await cluster.stopAll();
         const plan = planBench(path.join(work, "plan"));
-        console.log(JSON.stringify({ ...backup, faults, plan }, null, 2));
+        console.log(JSON.stringify({ ...backup, backupMemory, faults, plan }, null, 2));
     } finally {
         for (const cluster of clusters) await cluster.stopAll();
         fs.rmSync(work, { recursive: true, force: true });
