@@ -64,9 +64,10 @@ test("the backup's upload step prints the line its metric counts, only once the 
     const upload = containerOf(cronJob, filter.container);
     const script: string = upload.command[upload.command.length - 1];
     const env = Object.fromEntries(upload.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
-    // The script's line that reports the upload, run as the script runs it (after the upload command).
-    const reports = script.split("\n").filter((line) => /^echo "uploaded /.test(line));
-    expect(reports).toHaveLength(1);
+    // The script's line that reports the upload, run as the script runs it (after the upload command),
+    // with the line that measures the size it reports.
+    const reports = script.split("\n").filter((line) => /^(size=|echo "uploaded )/.test(line));
+    expect(reports).toHaveLength(2);
     const snapshot = path.join(dir, "snapshot.db");
     fs.writeFileSync(snapshot, "x".repeat(123));
     const [printed] = run([`object=etcd/2026/apisix-etcd-20260101T001700Z.db`, ...reports], { ...env, SNAPSHOT: snapshot });
