@@ -1,3 +1,4 @@
+import "./deferred-sdk-modules";
 import * as pulumi from "@pulumi/pulumi";
 import { ProgramError } from "./program-error";
 import { programFrames } from "./program-frames";
