@@ -3,9 +3,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { kubernetesManifests, Manifest, manifestsYaml } from "./manifests";
 import { PolicyPackConfig, PolicyViolation } from "./policy-pack";
-import { inProcessPolicyPack } from "./policy-pack-in-process";
 import { ProgramError } from "./program-error";
-import { runProgram } from "./program-run";
 import { RegisteredResource } from "./recording-monitor";
 import { redactSecrets } from "./secrets";
 import { readStackFile, StackFileError } from "./stack-file";
@@ -47,22 +45,25 @@ export function projectName(projectDir: string): string {
 /**
  * Runs the program for each stack, one after the other in this process, and judges what each
  * registered with the pack, loaded into this process too (plan/policy-pack-in-process.ts). A stack
- * whose config or program fails gets its error in its place.
+ * whose config or program fails gets its error in its place. The SDK and the pack are loaded once
+ * a stack file has been read: a refused file is reported at once.
  */
 export async function planStacks(requests: readonly StackRequest[], context: PlanContext): Promise<(StackPlan | Error)[]> {
     const project = projectName(context.projectDir);
-    const pack = inProcessPolicyPack(context.packDir);
     const plans: (StackPlan | Error)[] = [];
     for (const request of requests) {
         let resources: RegisteredResource[];
         try {
-            resources = await runProgram({ ...readStackFile(request.configFile), programDir: context.projectDir, project, stack: request.stack });
+            const config = readStackFile(request.configFile);
+            const { runProgram } = await import("./program-run");
+            resources = await runProgram({ ...config, programDir: context.projectDir, project, stack: request.stack });
         } catch (error) {
             if (!(error instanceof StackFileError || error instanceof ProgramError)) throw error;
             plans.push(error);
             continue;
         }
-        const violations = await pack.judge({ stack: request.stack, project, tags: request.tags }, context.packConfig ?? {}, resources);
+        const { inProcessPolicyPack } = await import("./policy-pack-in-process");
+        const violations = await inProcessPolicyPack(context.packDir).judge({ stack: request.stack, project, tags: request.tags }, context.packConfig ?? {}, resources);
         plans.push({ stack: request.stack, project, resources, manifests: kubernetesManifests(resources), violations });
     }
     return plans;
