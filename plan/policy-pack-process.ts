@@ -4,8 +4,8 @@ import * as path from "path";
 import * as analyzerRpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { AnalyzerService, PolicyPackClient, PolicyPackError } from "./policy-pack";
 
-/** How long the pack may take to start: a TypeScript pack is type-checked by ts-node first. */
-const START_TIMEOUT_MS = 60_000;
+/** How long the pack may take to start: ts-node type-checks a TypeScript pack first, seconds of CPU (minutes on a busy machine). */
+const START_TIMEOUT_MS = 180_000;
 
 function call<Req, Res>(method: (request: Req, callback: (error: grpc.ServiceError | null, response: Res) => void) => unknown, request: Req): Promise<Res> {
     return new Promise((resolve, reject) => method(request, (error, response) => (error ? reject(error) : resolve(response))));

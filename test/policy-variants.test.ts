@@ -58,7 +58,7 @@ function variants(workDir: string): Variant[] {
 const JUDGED_OVER_GRPC = ["Pulumi.dev.yaml", "unsafe-tagged-production-staging.yaml", "unsafe-replicas-4.yaml", "safe-replicas-5.yaml"];
 
 /** Every variant runs the whole program: generous bounds for a loaded two-core machine. */
-const PLAN_TIMEOUT_MS = 120_000;
+const PLAN_TIMEOUT_MS = 240_000;
 
 const mandatory = (plan: StackPlan) => plan.violations.filter((violation) => violation.enforcementLevel === "mandatory");
 
