@@ -28,7 +28,7 @@ const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[
 const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
 export function planBench(work: string, options: { runs?: number } = {}): object {
-    const runs = options.runs ?? 5;
+    const runs = options.runs ?? 7;
     const bare: number[] = [];
     const plan: number[] = [];
     for (let i = -1; i < runs; i++) {
