@@ -61,15 +61,15 @@ export class PolicyPackClient {
     /** The pack holds one stack's configuration at a time: judgements queue behind each other. */
     private queue: Promise<unknown> = Promise.resolve();
 
-    /** `analyzer` may still be starting; whoever uses the pack sees why it failed. */
-    constructor(private readonly analyzer: Promise<AnalyzerService>) {
+    /** `service` may still be starting; whoever uses the pack sees why it failed. */
+    constructor(private readonly service: Promise<AnalyzerService>) {
         // An unused pack must not crash the process.
-        analyzer.catch(() => undefined);
+        service.catch(() => undefined);
     }
 
     /** The pack's policies with their default enforcement levels and config schemas. */
     async info(): Promise<analyzer.AnalyzerInfo> {
-        return (await this.analyzer).getAnalyzerInfo(new Empty());
+        return (await this.service).getAnalyzerInfo(new Empty());
     }
 
     /**
@@ -92,8 +92,8 @@ export class PolicyPackClient {
             policyConfig.setProperties(Struct.fromJavaScript({ ...defaults, ...properties } as Record<string, never>));
             request.getPolicyconfigMap().set(policy.getName(), policyConfig);
         }
-        const analyzerService = await this.analyzer;
-        await analyzerService.configure(request);
+        const service = await this.service;
+        await service.configure(request);
 
         const stackRequest = new analyzer.AnalyzerStackConfigureRequest();
         stackRequest.setStack(stack.stack);
@@ -102,12 +102,12 @@ export class PolicyPackClient {
         for (const [key, value] of Object.entries(stack.tags ?? {})) {
             stackRequest.getTagsMap().set(key, value);
         }
-        await analyzerService.configureStack(stackRequest);
+        await service.configureStack(stackRequest);
     }
 
     /** Every resource on its own (`Analyze`), then the whole stack (`AnalyzeStack`), as a preview does. */
     private async analyze(resources: readonly RegisteredResource[]): Promise<PolicyViolation[]> {
-        const analyzerService = await this.analyzer;
+        const service = await this.service;
         const byUrn = new Map(resources.map((resource) => [resource.urn, resource]));
         const options = (resource: RegisteredResource) => {
             const result = new analyzer.AnalyzerResourceOptions();
@@ -126,7 +126,7 @@ export class PolicyPackClient {
             request.setUrn(resource.urn);
             request.setProperties(Struct.fromJavaScript(resource.inputs as Record<string, never>));
             request.setOptions(options(resource));
-            responses.push({ response: await analyzerService.analyze(request), analyzed: resource });
+            responses.push({ response: await service.analyze(request), analyzed: resource });
         }
         const stackRequest = new analyzer.AnalyzeStackRequest();
         stackRequest.setResourcesList(
@@ -142,7 +142,7 @@ export class PolicyPackClient {
                 return item;
             }),
         );
-        responses.push({ response: await analyzerService.analyzeStack(stackRequest) });
+        responses.push({ response: await service.analyzeStack(stackRequest) });
 
         return responses.flatMap(({ response, analyzed }) =>
             response.getDiagnosticsList().map((diagnostic) => {
