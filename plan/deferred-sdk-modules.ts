@@ -9,13 +9,23 @@ import { deferredModule } from "./deferred-module";
  * stand-in that loads the real module the first time anything of it is used, so whoever does use
  * it gets it. Imported before the SDK. (Tests do the same through jest's moduleNameMapper: test/deferred/.)
  */
-export const DEFERRED_SDK_MODULES: readonly string[] = ["typescript", "@npmcli/arborist"];
+const DEFERRED_SDK_MODULES: readonly string[] = ["typescript", "@npmcli/arborist"];
 
 const SDK_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 
+/** Where the SDK finds `name`; undefined where it is not installed (the SDK then does without it, or brings its own). */
+function resolvedFromSdk(name: string): string | undefined {
+    try {
+        return require.resolve(name, { paths: [SDK_DIR] });
+    } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") return undefined;
+        throw error;
+    }
+}
+
 for (const name of DEFERRED_SDK_MODULES) {
-    const file = require.resolve(name, { paths: [SDK_DIR] });
-    if (require.cache[file]) continue;
+    const file = resolvedFromSdk(name);
+    if (file === undefined || require.cache[file]) continue;
     const standIn = new Module(file);
     standIn.filename = file;
     standIn.loaded = true;
