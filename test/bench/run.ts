@@ -3,7 +3,7 @@
  *  - backup-bench.ts: the rendered backup and restore steps for a ~100 MB database (top-level keys),
  *  - backup-memory-bench.ts (`backupMemory`): the backup steps' peak memory on a database of more than 1 GiB,
  *  - fault-bench.ts (`faults`): leader kills under a steady write load on a real 3-member etcd,
- *  - plan-bench.ts (`plan`): wall time of `npm run plan -- --stack prod`.
+ *  - plan-bench.ts (`plan`): wall time of `npm start` against loading the Pulumi SDKs, and their ratio.
  * Every etcd process started is stopped by pid before it exits, whatever happens.
  */
 import * as fs from "fs";
