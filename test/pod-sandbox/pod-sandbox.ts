@@ -281,6 +281,12 @@ export class PodSandbox implements PodNode {
         );
     }
 
+    /** Resolves once the Service proxies route by the pods' latest readiness (kube-proxy's sync, in effect). */
+    async endpointsSynced(): Promise<void> {
+        await this.endpointsUpdate;
+        if (this.endpointsError) throw this.endpointsError;
+    }
+
     /** The directory of the claim `claimName` (the PersistentVolume the pods of the StatefulSet mount). */
     claimDir(claimName: string): string {
         return claimDirectory(this.claimsDir, claimName);
