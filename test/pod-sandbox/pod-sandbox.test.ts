@@ -3,7 +3,9 @@
 // modes and group, variables, only its image's programs, cluster DNS), the pod lifecycle (init
 // containers, probes and restarts, SIGTERM and grace, preStop, kill), the network faults, stand-in
 // servers over https, and that nothing is left behind.
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import * as path from "node:path";
 import * as https from "node:https";
 import type { RenderedManifest } from "../rendered-plan";
 import { waitFor } from "../etcd/wait";
@@ -240,6 +242,18 @@ describe("the pod sandbox", () => {
         } finally {
             server.close();
         }
+    });
+
+    test("a process that may not make namespaces gets an error that says so", () => {
+        // As an unprivileged user (nobody): unshare is refused with EPERM, as on a machine without the rights.
+        const script = 'require("./outer-namespace").OuterNamespace.open("/tmp").then(() => console.log("opened"), (e) => console.log(e.message))';
+        const run = spawnSync("setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", process.execPath, "-r", path.join(__dirname, "..", "..", "node_modules", "ts-node", "register", "transpile-only"), "-e", script], {
+            cwd: __dirname,
+            encoding: "utf8",
+            env: { PATH: process.env.PATH, HOME: "/tmp" },
+            timeout: 30_000,
+        });
+        expect(run.stdout).toMatch(/^this machine cannot make the pod sandbox's namespaces .*Operation not permitted.*needs root/m);
     });
 
     test("close() stops every process and removes the namespace and the directories", async () => {
