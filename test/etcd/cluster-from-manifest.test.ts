@@ -238,7 +238,9 @@ describe("the rendered prod StatefulSet run as pods in the sandbox", () => {
 
     test("with one member down the backup's snapshot reaches etcd through the client Service, and the defragmentation skips", async () => {
         const { manifests } = renderedPlan("prod");
-        const down = members.ordinals.find((o) => members.running().includes(o))!;
+        // A follower: right after the leader goes, a snapshot fails with "leader changed" (the Job's retries cover that).
+        const leader = await members.waitLeader(WAIT_MS);
+        const down = members.ordinals.find((o) => o !== leader)!;
         await pods.killPod(down);
         await sandbox.endpointsSynced();
         try {
