@@ -209,6 +209,41 @@ describe("the pod sandbox", () => {
         expect(a.containerStatuses()[0].exits).toEqual([{ code: null, signal: "SIGKILL" }]);
     });
 
+    test("a StatefulSet pod keeps its claim across a delete and a new start; a deleted claim starts empty", async () => {
+        const statefulSet = sandbox.statefulSet({
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: { name: "keeper", namespace: "demo" },
+            spec: {
+                replicas: 1,
+                serviceName: "members",
+                template: {
+                    metadata: { labels: { app: "keeper" } },
+                    spec: {
+                        securityContext: NON_ROOT,
+                        terminationGracePeriodSeconds: 2,
+                        containers: [shell("main", "cat /data/count 2>/dev/null || echo none; echo kept >> /data/count; sleep 600", { volumeMounts: [{ name: "data", mountPath: "/data" }] })],
+                    },
+                },
+                volumeClaimTemplates: [{ metadata: { name: "data" } }],
+            },
+        });
+        const firstLine = async () => {
+            const pod = await statefulSet.startPod(0);
+            await waitFor("the container's first line", async () => pod.logs("main").includes("\n"), { timeoutMs: WAIT_MS });
+            return pod.logs("main").split("\n")[0];
+        };
+        expect(statefulSet.claimName(0)).toBe("data-keeper-0");
+        expect(await firstLine()).toBe("none");
+        expect(() => statefulSet.deleteClaim(0)).toThrow(/in use by pod keeper-0/);
+        await statefulSet.deletePod(0);
+        expect(await firstLine()).toBe("kept");
+        await statefulSet.killPod(0);
+        statefulSet.deleteClaim(0);
+        expect(await firstLine()).toBe("none");
+        await statefulSet.killPod(0);
+    });
+
     test("preStop runs before SIGTERM; after the grace period SIGKILL follows", async () => {
         const pod = await sandbox.startPod({
             name: "stubborn",
