@@ -108,7 +108,7 @@ describe("peer and client TLS of the rendered stack in the pod sandbox", () => {
 
     test("the backup's snapshot and verify steps save and verify a snapshot over https through the Service, with the mounted CA", async () => {
         const pod = await sandbox.startJobPod(manifest("CronJob", "apisix-etcd-backup"));
-        await pod.completed;
+        await pod.waitCompleted(60_000);
         const init = pod.containerStatuses().filter((s) => ["snapshot", "verify"].includes(s.name));
         expect(init.map((s) => [s.name, s.exits])).toEqual([
             ["snapshot", [{ code: 0, signal: null }]],

@@ -245,7 +245,7 @@ describe("the rendered prod StatefulSet run as pods in the sandbox", () => {
         await sandbox.endpointsSynced();
         try {
             const backup = await sandbox.startJobPod(findManifest(manifests, "CronJob", "apisix-etcd-backup"));
-            await backup.completed;
+            await backup.waitCompleted(60_000);
             expect(findManifest(manifests, "CronJob", "apisix-etcd-backup").spec.jobTemplate.spec.template.spec.initContainers[0].env).toContainEqual({
                 name: "ETCDCTL_ENDPOINTS",
                 value: "http://apisix-etcd.etcd.svc.cluster.local:2379",

@@ -208,7 +208,7 @@ export class PodSandbox implements PodNode {
         return pod;
     }
 
-    /** One pod of a Job or CronJob (its template unchanged), left to run: await `pod.completed`. */
+    /** One pod of a Job or CronJob (its template unchanged), left to run: `pod.waitCompleted(ms)`. */
     async startJobPod(workload: RenderedManifest, attempt = 0): Promise<SandboxPod> {
         const job = workload as WorkloadManifest;
         jobSpecOf(job); // a Job or CronJob

@@ -153,6 +153,19 @@ export class SandboxPod {
         this.completed = new Promise((resolve) => (this.complete = resolve));
     }
 
+    /** The pod's end (`completed`), bounded: rejects, naming the pod, when it still runs after `timeoutMs`. */
+    async waitCompleted(timeoutMs: number): Promise<PodPhase> {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`pod ${this.name} still runs after ${timeoutMs} ms: ${JSON.stringify(this.containerStatuses())}`)), timeoutMs);
+        });
+        try {
+            return await Promise.race([this.completed, late]);
+        } finally {
+            clearTimeout(timer);
+        }
+    }
+
     /** Whether every container runs, has started and passes its readiness probe. */
     get ready(): boolean {
         return this.phase === "Running" && !this.terminating && this.runs.every((run) => run.ready);
