@@ -82,7 +82,7 @@ const matches = (labels: Readonly<Record<string, string>>, selector: Readonly<Re
     Object.entries(selector).every(([key, value]) => labels[key] === value);
 
 export class PodSandbox implements PodNode {
-    readonly secrets: KeyValueObjects;
+    readonly secrets: Map<string, Readonly<Record<string, string | Buffer>>>;
     readonly configMaps: KeyValueObjects;
     readonly caBundle?: string;
     /** Every pod the sandbox ever made, by creation. */
@@ -241,6 +241,11 @@ export class PodSandbox implements PodNode {
             if (attempt < backoffLimit && (await this.untilDeadline(new Promise<true>((r) => setTimeout(() => r(true), JOB_BACKOFF_START_MS * 2 ** attempt)), deadline)) === undefined) break;
         }
         return { succeeded: false, pods };
+    }
+
+    /** Creates or replaces the Secret `name` (`kubectl apply`): pods started from now on see it. */
+    setSecret(name: string, data: Readonly<Record<string, string | Buffer>>): void {
+        this.secrets.set(name, data);
     }
 
     /** Makes `name` resolve to `address` (or not at all, undefined) in pod `podName`'s /etc/hosts: a stale or wrong DNS answer. */
