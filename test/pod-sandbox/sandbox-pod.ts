@@ -230,7 +230,7 @@ export class SandboxPod {
                 const preStop = run.spec.lifecycle?.preStop;
                 if (preStop?.exec) await this.exec(run.spec.name, preStop.exec.command, Math.max(0, deadline - Date.now())).catch(() => undefined);
                 else if (preStop) throw new Error(`pod ${this.name}: container ${run.spec.name}: only exec preStop hooks are supported by the pod sandbox`);
-                await proc.stop(Math.max(0, deadline - Date.now()));
+                await proc.terminate(Math.max(0, deadline - Date.now()));
             }),
         );
         await this.removeNetwork();
@@ -424,7 +424,7 @@ export class SandboxPod {
             if (signal.aborted) return;
             writeFileSync(path.join(this.dir, "logs", `${spec.name}.kubelet.log`), `${new Date().toISOString()} ${why}: restarting\n`, { flag: "a" });
             run.stopProbes();
-            void proc.stop((this.template.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000);
+            void proc.terminate((this.template.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000);
         };
         const setReady = (ready: boolean): void => {
             if (run.ready !== ready && !signal.aborted) {
