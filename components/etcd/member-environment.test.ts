@@ -84,6 +84,8 @@ describe("memberEnvironment", () => {
             expect(of("ETCD_LISTEN_PEER_URLS")).toBe("https://0.0.0.0:2380");
             expect(of("ETCD_INITIAL_CLUSTER")).toMatch(/^kv-0=https:\/\//);
             expect(of("ETCD_PEER_CLIENT_CERT_AUTH")).toBe("true");
+            // The CA alone decides: no DNS lookups of the connecting peer's address (test/etcd/cluster-from-manifest.test.ts).
+            expect(of("ETCD_EXPERIMENTAL_PEER_SKIP_CLIENT_SAN_VERIFICATION")).toBe("true");
             expect([of("ETCD_PEER_CERT_FILE"), of("ETCD_PEER_KEY_FILE"), of("ETCD_PEER_TRUSTED_CA_FILE")]).toEqual([
                 expect.stringMatching(/tls\.crt$/),
                 expect.stringMatching(/tls\.key$/),

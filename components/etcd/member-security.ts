@@ -37,6 +37,12 @@ export function securitySettings(security: MemberSecurity): Record<string, strin
             ETCD_PEER_TRUSTED_CA_FILE: `${TLS_MOUNT_PATH}/ca.crt`,
             // A peer must show a certificate of the same CA: nobody else can join or replicate.
             ETCD_PEER_CLIENT_CERT_AUTH: "true",
+            // ... and that is the whole check. By default etcd also matches the connecting peer's
+            // address against its certificate's names through reverse and forward DNS lookups; with
+            // one certificate for every member that proves nothing more, and a stale DNS answer after a
+            // reschedule would shut a member out. The CA is the cluster's own and signs members only.
+            // (etcd 3.6 names it --peer-skip-client-san-verification.)
+            ETCD_EXPERIMENTAL_PEER_SKIP_CLIENT_SAN_VERIFICATION: "true",
         });
         if (security.tls.clientTls) {
             // Clients verify the members; they prove who they are with a user and password, not a certificate.

@@ -1,27 +1,25 @@
 /**
- * The fault part of `npm run bench`: a real 3-member etcd started from the RENDERED prod StatefulSet
- * (loopback 127.0.0.101-103), under a steady, bounded write load; the leader is killed with SIGKILL
- * `rounds` times. Per round it measures the time to a new leader, the writes that failed and when,
- * and the time until the killed member, restarted on its data dir, is healthy and caught up. At the
- * end every write that was acknowledged (HTTP 200) is read back: `acknowledgedWritesLost` must be 0.
+ * The fault part of `npm run bench`: the RENDERED prod StatefulSet run as pods in the pod sandbox
+ * (test/pod-sandbox: own network namespaces, pod DNS names, UID 65532, claims), under a steady,
+ * bounded write load through every member's client URL. Per fault (a SIGKILLed leader pod, a
+ * partitioned leader, a partitioned follower, every member stopped and started together) it measures
+ * the time to a (new) leader, the writes that failed and the window they fell in, and the time until
+ * the faulty member is healthy and caught up. At the end every acknowledged write is read back:
+ * `acknowledgedWritesLost` must be 0. It also says what the sandbox costs: its creation, a pod's
+ * start, members healthy and pods Ready after a start.
  *
- * Every loop is bounded in count and in time; every process is stopped by pid (LocalCluster).
+ * Every loop is bounded in count and in time; every process is stopped by pid (PodSandbox.close).
  */
-import * as path from "path";
 import { findManifest, renderedPlan } from "../rendered-plan";
-import { etcdBinaries } from "../etcd/binaries";
-import { EtcdClient } from "../etcd/etcd-client";
-import { LocalCluster } from "../etcd/local-cluster";
-import { membersFromStatefulSet } from "../etcd/rendered-members";
-import { makeMemberSecrets } from "../etcd/stack-secrets";
-import { waitFor } from "../etcd/wait";
+import type { EtcdClient } from "../etcd/etcd-client";
+import { MemberPods } from "../pod-sandbox/member-pods";
+import { PodSandbox, type StatefulSetPods } from "../pod-sandbox/pod-sandbox";
+import { stackSecrets } from "../pod-sandbox/sandbox-secrets";
 
-/** Not used by the tests (.21-.53) nor by the backup bench (.61-.73). */
-const IPS = ["127.0.0.101", "127.0.0.102", "127.0.0.103"];
-const WAIT_MS = 120_000;
+const WAIT_MS = 60_000;
 
 export interface FaultBenchOptions {
-    /** Leader kills; default 3. */
+    /** Rounds per fault; default 2. */
     rounds?: number;
     /** Concurrent writers; default 4. */
     writers?: number;
@@ -29,11 +27,13 @@ export interface FaultBenchOptions {
     writeTimeoutMs?: number;
     /** Pause after each write of one writer (keeps the load steady); default 10 ms. */
     writePauseMs?: number;
-    /** Load before the kill; default 2000 ms. */
+    /** Load before the fault; default 2000 ms. */
     warmupMs?: number;
-    /** Load kept after the killed member is caught up; default 1000 ms. */
+    /** How long a partition lasts; default 3000 ms. */
+    partitionMs?: number;
+    /** Load kept after the faulty member is caught up; default 1000 ms. */
     cooldownMs?: number;
-    /** Hard bound on one round's load; default 60 s. */
+    /** Hard bound on one round's load; default 90 s. */
     roundLoadLimitMs?: number;
     /** Hard bound on writes per writer per round; default 20 000. */
     writesPerWriterLimit?: number;
@@ -67,7 +67,8 @@ function reasonOf(err: unknown): string {
     const message = (err as Error).message ?? String(err);
     if (/timed out/.test(message)) return "timeout";
     if (/ECONNREFUSED/.test(message)) return "refused";
-    if (/socket hang up|ECONNRESET/.test(message)) return "connection closed";
+    if (/socket hang up|ECONNRESET|EPIPE/.test(message)) return "connection closed";
+    if (/is not a name in the sandbox's cluster DNS/.test(message)) return "no such host (pod gone)";
     const http = /HTTP (\d+): (.*)$/s.exec(message);
     if (http) {
         const etcdMessage = /"message":"([^"]*)"/.exec(http[2])?.[1];
@@ -76,22 +77,9 @@ function reasonOf(err: unknown): string {
     return message.slice(0, 120);
 }
 
-/** Status plus the header revision (EtcdClient.status() leaves it out). */
-async function statusWithRevision(endpoint: string, timeoutMs: number): Promise<{ memberId: string; leader: string; raftTerm: number; revision: number }> {
-    const response = await fetch(`${endpoint}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(timeoutMs) });
-    if (response.status !== 200) throw new Error(`status ${endpoint}: HTTP ${response.status}`);
-    const body = (await response.json()) as { header?: { member_id?: string; revision?: string }; leader?: string; raftTerm?: string };
-    return {
-        memberId: body.header?.member_id ?? "0",
-        leader: body.leader ?? "0",
-        raftTerm: Number(body.raftTerm ?? 0),
-        revision: Number(body.header?.revision ?? 0),
-    };
-}
-
 /**
- * A writer: sequential keys `<prefix><n>`, one request at a time, against one endpoint; on a failure it
- * moves to the next endpoint (as a client given every member's URL does). Stops on `stop()`, after
+ * A writer: sequential keys `<prefix><n>`, one request at a time, against one member; on a failure it
+ * moves to the next member (as a client given every member's URL does). Stops on `stop()`, after
  * `limitMs` or after `maxWrites`, whichever comes first.
  */
 class Writer {
@@ -103,11 +91,10 @@ class Writer {
 
     constructor(
         private readonly prefix: string,
-        endpoints: string[],
+        clients: EtcdClient[],
         start: number,
-        opts: { timeoutMs: number; pauseMs: number; limitMs: number; maxWrites: number },
+        opts: { pauseMs: number; limitMs: number; maxWrites: number },
     ) {
-        const clients = endpoints.map((e) => new EtcdClient(e, { timeoutMs: opts.timeoutMs }));
         let target = start % clients.length;
         const deadline = now() + opts.limitMs;
         this.done = (async () => {
@@ -126,8 +113,8 @@ class Writer {
         })();
     }
 
-    /** Marks the moment of the kill (failure times are relative to it). */
-    markKill(at: number): void {
+    /** Marks the moment of the fault (failure times are relative to it). */
+    markFault(at: number): void {
         this.killedAt = at;
     }
 
@@ -137,183 +124,203 @@ class Writer {
     }
 }
 
-export async function faultBench(work: string, clusters: LocalCluster[], options: FaultBenchOptions = {}): Promise<object> {
-    const rounds = options.rounds ?? 3;
+/** One kind of fault: what it does to which member, and how it is repaired. */
+interface Fault {
+    name: string;
+    /** Whether a new leader must follow (else the old one must stay). */
+    leaderChanges: boolean;
+    /** The members the fault hits, given the leader. */
+    faulty(leader: number, members: MemberPods): number[];
+    inject(faulty: number[], pods: StatefulSetPods): Promise<void>;
+    repair(faulty: number[], pods: StatefulSetPods): Promise<void>;
+    /** Wait between inject and repair; 0: repair at once after the new leader is found. */
+    holdMs: number;
+}
+
+function faults(partitionMs: number): Fault[] {
+    const setLinks = (up: boolean) => async (faulty: number[], pods: StatefulSetPods) => void (await Promise.all(faulty.map((o) => pods.setLink(o, up))));
+    return [
+        {
+            name: "leader pod SIGKILLed, made again (new address, same claim)",
+            leaderChanges: true,
+            faulty: (leader) => [leader],
+            inject: async ([o], pods) => pods.killPod(o),
+            repair: async ([o], pods) => void (await pods.startPod(o)),
+            holdMs: 0,
+        },
+        { name: "leader partitioned (link down), then restored", leaderChanges: true, faulty: (leader) => [leader], inject: setLinks(false), repair: setLinks(true), holdMs: partitionMs },
+        {
+            name: "follower partitioned (link down), then restored",
+            leaderChanges: false,
+            faulty: (leader, members) => [members.ordinals.find((o) => o !== leader)!],
+            inject: setLinks(false),
+            repair: setLinks(true),
+            holdMs: partitionMs,
+        },
+        {
+            name: "every member stopped at once (SIGTERM), then started together",
+            leaderChanges: true,
+            faulty: (_leader, members) => members.ordinals,
+            inject: async (_faulty, pods) => pods.stopAll(),
+            repair: async (_faulty, pods) => void (await pods.startAll()),
+            holdMs: 0,
+        },
+    ];
+}
+
+export async function faultBench(options: FaultBenchOptions = {}): Promise<object> {
+    const rounds = options.rounds ?? 2;
     const writerCount = options.writers ?? 4;
     const writeTimeoutMs = options.writeTimeoutMs ?? 1000;
     const writePauseMs = options.writePauseMs ?? 10;
     const warmupMs = options.warmupMs ?? 2000;
+    const partitionMs = options.partitionMs ?? 3000;
     const cooldownMs = options.cooldownMs ?? 1000;
-    const roundLoadLimitMs = options.roundLoadLimitMs ?? 60_000;
+    const roundLoadLimitMs = options.roundLoadLimitMs ?? 90_000;
     const writesPerWriterLimit = options.writesPerWriterLimit ?? 20_000;
     const pollMs = options.pollMs ?? 20;
-    const phaseLimitMs = 30_000;
-
-    const bins = await etcdBinaries();
-    const { manifests, plan } = renderedPlan("prod");
-    const { secrets } = makeMemberSecrets(path.join(work, "fault-secrets"), { manifests, resources: plan.resources }, IPS);
-    const members = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), {
-        ips: IPS,
-        dataRoot: path.join(work, "fault-data"),
-        binDir: bins.binDir,
-        secrets,
-    });
-    const cluster = new LocalCluster({ members, workDir: path.join(work, "fault-logs"), etcdBinary: members[0].binary });
-    clusters.push(cluster);
-    await cluster.start();
-    await cluster.waitHealthy(WAIT_MS);
-    const endpointOf = new Map(members.map((m) => [m.name, `http://${m.ip}:2379`]));
-    const endpoints = members.map((m) => endpointOf.get(m.name)!);
+    const phaseLimitMs = 60_000;
     const pollTimeoutMs = Math.max(pollMs * 5, 100);
 
-    const perRound: object[] = [];
-    const allAcks: Ack[] = [];
-    const allFailedKeys: string[] = [];
-    const newLeaderMs: number[] = [];
-    const failedCounts: number[] = [];
-    const failureWindows: number[] = [];
-    const recoveryMs: number[] = [];
-    const writesPerSecond: number[] = [];
+    const { manifests, plan } = renderedPlan("prod");
+    const created = now();
+    const sandbox = await PodSandbox.create({ manifests, secrets: stackSecrets({ manifests, resources: plan.resources }).secrets });
+    try {
+        const sandboxMs = now() - created;
+        const pods = sandbox.statefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"));
+        const members = new MemberPods(sandbox, pods);
+        const started = now();
+        const podStartMs: number[] = [];
+        await Promise.all(pods.podNames.map(async (_, o) => {
+            const t = now();
+            await pods.startPod(o);
+            podStartMs.push(now() - t);
+        }));
+        await members.waitHealthy(WAIT_MS);
+        const healthyMs = now() - started;
+        await pods.waitReady(WAIT_MS);
+        const readyMs = now() - started;
 
-    for (let r = 0; r < rounds; r++) {
-        const loadStarted = now();
-        const writers = Array.from(
-            { length: writerCount },
-            (_, w) =>
-                new Writer(`/bench/faults/r${r}/w${w}/`, endpoints, w, {
-                    timeoutMs: writeTimeoutMs,
-                    pauseMs: writePauseMs,
-                    limitMs: roundLoadLimitMs,
-                    maxWrites: writesPerWriterLimit,
-                }),
-        );
-        try {
-            await sleep(warmupMs);
-            // The leader as it says itself, read just before the kill.
-            const oldLeader = await waitFor("a leader", () => cluster.leader(), { timeoutMs: WAIT_MS, intervalMs: pollMs });
-            const oldStatus = await statusWithRevision(endpointOf.get(oldLeader)!, 1000);
-            if (oldStatus.leader !== oldStatus.memberId) throw new Error(`round ${r}: ${oldLeader} no longer leads`);
-            const survivors = cluster.names.filter((n) => n !== oldLeader);
+        const writeClients = members.ordinals.map((o) => sandbox.etcdClient(members.clientUrl(o), { timeoutMs: writeTimeoutMs }));
+        const poller = (o: number): EtcdClient => sandbox.etcdClient(members.clientUrl(o), { timeoutMs: pollTimeoutMs });
+        const allAcks: Ack[] = [];
+        const allFailedKeys: string[] = [];
+        const results: object[] = [];
 
-            // (1) kill -9 of the leader; poll the survivors every `pollMs` until one names a new leader.
-            const killedAt = now();
-            for (const writer of writers) writer.markKill(killedAt);
-            const killedPid = cluster.process(oldLeader)!.pid;
-            await cluster.killMember(oldLeader);
-            let newLeader: { name: string; atMs: number; term: number } | undefined;
-            for (let poll = 0; poll < phaseLimitMs / pollMs && now() - killedAt < phaseLimitMs && !newLeader; poll++) {
-                const tick = now();
-                const statuses = await Promise.allSettled(survivors.map(async (name) => ({ name, status: await statusWithRevision(endpointOf.get(name)!, pollTimeoutMs) })));
-                // A new leader: a survivor that names itself leader in a later term than the killed one.
-                for (const s of statuses) {
-                    if (s.status !== "fulfilled") continue;
-                    const { name, status } = s.value;
-                    if (status.leader === status.memberId && status.raftTerm > oldStatus.raftTerm) {
-                        newLeader = { name, atMs: now() - killedAt, term: status.raftTerm };
-                        break;
-                    }
-                }
-                if (!newLeader) await sleep(Math.max(0, pollMs - (now() - tick)));
-            }
-            if (!newLeader) throw new Error(`round ${r}: no new leader within ${phaseLimitMs} ms of killing ${oldLeader}`);
-
-            // (4) restart the killed member on its data dir; poll until healthy and its revision has
-            // reached the leader's (the leader's read first, so under load ">=" means caught up).
-            const restartAt = now();
-            await cluster.restartMember(oldLeader);
-            const restarted = new EtcdClient(endpointOf.get(oldLeader)!, { timeoutMs: pollTimeoutMs });
-            let recovered: { healthyMs: number; caughtUpMs: number; revision: number } | undefined;
-            let healthyMs: number | undefined;
-            for (let poll = 0; poll < phaseLimitMs / pollMs && now() - restartAt < phaseLimitMs && !recovered; poll++) {
-                const tick = now();
+        for (const [f, fault] of faults(partitionMs).entries()) {
+            const perRound: Record<string, any>[] = [];
+            for (let r = 0; r < rounds; r++) {
+                const prefix = `/bench/faults/f${f}/r${r}/`;
+                const loadStarted = now();
+                const writers = Array.from({ length: writerCount }, (_, w) => new Writer(`${prefix}w${w}/`, writeClients, w, { pauseMs: writePauseMs, limitMs: roundLoadLimitMs, maxWrites: writesPerWriterLimit }));
                 try {
-                    if (healthyMs === undefined && (await restarted.health())) healthyMs = now() - restartAt;
-                    if (healthyMs !== undefined) {
-                        const leaderName = (await cluster.leader()) ?? newLeader.name;
-                        const leaderRevision = (await statusWithRevision(endpointOf.get(leaderName)!, pollTimeoutMs)).revision;
-                        const own = await statusWithRevision(endpointOf.get(oldLeader)!, pollTimeoutMs);
-                        if (own.revision >= leaderRevision) recovered = { healthyMs, caughtUpMs: now() - restartAt, revision: own.revision };
+                    await sleep(warmupMs);
+                    const oldLeader = await members.waitLeader(WAIT_MS);
+                    const oldTerm = (await poller(oldLeader).status()).raftTerm;
+                    const faulty = fault.faulty(oldLeader, members);
+                    const healthy = members.ordinals.filter((o) => !faulty.includes(o));
+
+                    const faultAt = now();
+                    for (const writer of writers) writer.markFault(faultAt);
+                    await fault.inject(faulty, pods);
+                    const injectedMs = now() - faultAt;
+                    // A leader among the members the fault left alone (for a stop of all: after the start).
+                    const leaderFound = async (among: number[]) => {
+                        for (let poll = 0; poll < phaseLimitMs / pollMs && now() - faultAt < phaseLimitMs; poll++) {
+                            const tick = now();
+                            const statuses = await Promise.allSettled(among.map(async (o) => ({ o, status: await poller(o).status() })));
+                            for (const s of statuses) {
+                                if (s.status !== "fulfilled") continue;
+                                const { o, status } = s.value;
+                                if (status.leader === status.memberId && (!fault.leaderChanges || status.raftTerm > oldTerm)) return { ordinal: o, atMs: now() - faultAt, term: status.raftTerm };
+                            }
+                            await sleep(Math.max(0, pollMs - (now() - tick)));
+                        }
+                        throw new Error(`${fault.name}, round ${r}: no ${fault.leaderChanges ? "new " : ""}leader within ${phaseLimitMs} ms`);
+                    };
+                    let leader = healthy.length > 0 ? await leaderFound(healthy) : undefined;
+                    if (fault.holdMs > 0) await sleep(Math.max(0, fault.holdMs - (now() - faultAt)));
+                    const repairAt = now();
+                    await fault.repair(faulty, pods);
+                    leader ??= await leaderFound(members.ordinals);
+                    // Caught up: healthy, and its revision has reached the leader's (read first, so ">=" under load means caught up).
+                    const caughtUp: Record<number, number> = {};
+                    for (let poll = 0; poll < phaseLimitMs / pollMs && now() - repairAt < phaseLimitMs && Object.keys(caughtUp).length < faulty.length; poll++) {
+                        const tick = now();
+                        for (const o of faulty.filter((x) => caughtUp[x] === undefined)) {
+                            try {
+                                const leaderNow = (await members.leader()) ?? leader.ordinal;
+                                const target = (await poller(leaderNow).status()).revision;
+                                if ((await poller(o).health()) && (await poller(o).status()).revision >= target) caughtUp[o] = now() - repairAt;
+                            } catch {
+                                // not back yet
+                            }
+                        }
+                        await sleep(Math.max(0, pollMs - (now() - tick)));
                     }
-                } catch {
-                    // not up yet
+                    if (Object.keys(caughtUp).length < faulty.length) throw new Error(`${fault.name}, round ${r}: members ${faulty.join(",")} not caught up within ${phaseLimitMs} ms of the repair`);
+                    await sleep(cooldownMs);
+                    await Promise.all(writers.map((w) => w.stop()));
+                    const loadMs = now() - loadStarted;
+                    await members.waitHealthy(WAIT_MS);
+
+                    const acks = writers.flatMap((w) => w.acks);
+                    const failures = writers.flatMap((w) => w.failures);
+                    allAcks.push(...acks);
+                    allFailedKeys.push(...failures.map((x) => x.key));
+                    const reasons: Record<string, number> = {};
+                    for (const x of failures) reasons[x.reason] = (reasons[x.reason] ?? 0) + 1;
+                    const times = failures.map((x) => x.atMs);
+                    perRound.push({
+                        leader: pods.podName(oldLeader),
+                        faulty: faulty.map((o) => pods.podName(o)),
+                        faultInjectedMs: round1(injectedMs),
+                        leaderAfter: pods.podName(leader.ordinal),
+                        leaderMs: round1(leader.atMs),
+                        raftTerm: { before: oldTerm, after: leader.term },
+                        writesAcknowledged: acks.length,
+                        writesFailed: failures.length,
+                        failureWindowMs: { first: times.length ? round1(Math.min(...times)) : null, last: times.length ? round1(Math.max(...times)) : null, length: times.length ? round1(Math.max(...times) - Math.min(...times)) : 0 },
+                        failureReasons: reasons,
+                        repairToCaughtUpMs: Object.fromEntries(Object.entries(caughtUp).map(([o, ms]) => [pods.podName(Number(o)), round1(ms)])),
+                        writesPerSecond: Math.round(acks.length / (loadMs / 1000)),
+                    });
+                } finally {
+                    await Promise.all(writers.map((w) => w.stop()));
                 }
-                if (!recovered) await sleep(Math.max(0, pollMs - (now() - tick)));
             }
-            if (!recovered) throw new Error(`round ${r}: ${oldLeader} not healthy and caught up within ${phaseLimitMs} ms of its restart`);
-
-            await sleep(cooldownMs);
-            await Promise.all(writers.map((w) => w.stop()));
-            const loadMs = now() - loadStarted;
-            await cluster.waitHealthy(WAIT_MS);
-
-            const acks = writers.flatMap((w) => w.acks);
-            const failures = writers.flatMap((w) => w.failures);
-            allAcks.push(...acks);
-            allFailedKeys.push(...failures.map((f) => f.key));
-            const reasons: Record<string, number> = {};
-            for (const f of failures) reasons[f.reason] = (reasons[f.reason] ?? 0) + 1;
-            const times = failures.map((f) => f.atMs);
-            const window = times.length === 0 ? 0 : Math.max(...times) - Math.min(...times);
-            newLeaderMs.push(newLeader.atMs);
-            failedCounts.push(failures.length);
-            failureWindows.push(window);
-            recoveryMs.push(recovered.caughtUpMs);
-            writesPerSecond.push(acks.length / (loadMs / 1000));
-            perRound.push({
-                killed: oldLeader,
-                killedPid,
-                newLeader: newLeader.name,
-                newLeaderMs: round1(newLeader.atMs),
-                raftTerm: { before: oldStatus.raftTerm, after: newLeader.term },
-                writesAcknowledged: acks.length,
-                writesFailed: failures.length,
-                failureWindowMs: {
-                    first: times.length ? round1(Math.min(...times)) : null,
-                    last: times.length ? round1(Math.max(...times)) : null,
-                    length: round1(window),
-                },
-                failureReasons: reasons,
-                restart: { healthyMs: round1(recovered.healthyMs), caughtUpMs: round1(recovered.caughtUpMs), revision: recovered.revision },
-                loadSeconds: round1(loadMs / 1000),
-                writesPerSecond: Math.round(acks.length / (loadMs / 1000)),
+            results.push({
+                fault: fault.name,
+                rounds,
+                [fault.leaderChanges ? "timeToNewLeaderMs" : "leaderStayedMs"]: summary(perRound.map((p) => p.leaderMs)),
+                failureWindowMs: summary(perRound.map((p) => p.failureWindowMs.length)),
+                writesFailed: summary(perRound.map((p) => p.writesFailed)),
+                faultyCaughtUpMs: summary(perRound.flatMap((p) => Object.values(p.repairToCaughtUpMs) as number[])),
+                perRound,
             });
-        } finally {
-            await Promise.all(writers.map((w) => w.stop()));
         }
-    }
 
-    // (2) every acknowledged write must be readable; a failed write may or may not have been applied.
-    const reader = new EtcdClient(endpointOf.get((await cluster.leader()) ?? members[0].name)!, { timeoutMs: 30_000 });
-    const stored = new Map<string, string>();
-    for (let r = 0; r < rounds; r++) {
-        for (let w = 0; w < writerCount; w++) {
-            for (const [key, value] of await reader.getPrefix(`/bench/faults/r${r}/w${w}/`)) stored.set(key, value);
-        }
+        // Every acknowledged write must be readable; a failed write may or may not have been applied.
+        const reader = sandbox.etcdClient(members.clientUrl((await members.leader()) ?? 0), { timeoutMs: 30_000 });
+        const stored = await reader.getPrefix("/bench/faults/");
+        const lost = allAcks.filter((a) => stored.get(a.key) !== a.value);
+        return {
+            cluster: "the rendered prod StatefulSet as 3 pods in the pod sandbox (peers over mutual TLS by pod DNS names)",
+            sandboxCost: {
+                createMs: round1(sandboxMs),
+                podStartMs: summary(podStartMs),
+                startToMembersHealthyMs: round1(healthyMs),
+                startToPodsReadyMs: round1(readyMs),
+                note: "podStartMs: network namespace, volumes and container spawn; Ready waits for the rendered probes' 5 s periods",
+            },
+            load: { writers: writerCount, writeTimeoutMs, pauseBetweenWritesMs: writePauseMs, failover: "a writer moves to the next member after a failed write", warmupMs, partitionMs, cooldownAfterCaughtUpMs: cooldownMs },
+            acknowledgedWrites: allAcks.length,
+            acknowledgedWritesLost: lost.length,
+            failedWritesApplied: allFailedKeys.filter((k) => stored.has(k)).length,
+            faults: results,
+            ...(lost.length > 0 ? { lostKeys: lost.slice(0, 20).map((a) => a.key) } : {}),
+        };
+    } finally {
+        await sandbox.close();
     }
-    const lost = allAcks.filter((a) => stored.get(a.key) !== a.value);
-    const failedButApplied = allFailedKeys.filter((k) => stored.has(k)).length;
-
-    return {
-        cluster: `${members.length} members from the rendered prod StatefulSet on ${IPS.join(", ")}`,
-        load: {
-            writers: writerCount,
-            writeTimeoutMs,
-            pauseBetweenWritesMs: writePauseMs,
-            failover: "a writer moves to the next member after a failed write",
-            warmupMs,
-            cooldownAfterCaughtUpMs: cooldownMs,
-        },
-        rounds,
-        leaderKill: "SIGKILL of the leader's process group",
-        newLeaderMs: summary(newLeaderMs),
-        acknowledgedWrites: allAcks.length,
-        acknowledgedWritesLost: lost.length,
-        failedWritesApplied: failedButApplied,
-        writesFailedPerRound: summary(failedCounts),
-        failureWindowMs: summary(failureWindows),
-        restartToCaughtUpMs: summary(recoveryMs),
-        writesPerSecond: summary(writesPerSecond),
-        perRound,
-        ...(lost.length > 0 ? { lostKeys: lost.slice(0, 20).map((a) => a.key) } : {}),
-    };
 }

@@ -1,228 +1,291 @@
-// The rendered prod StatefulSet, run for real: its etcd container's command and
-// env, as `npm run plan` renders them, start three etcd 3.5 members on loopback
-// addresses (test/etcd/rendered-members.ts maps only DNS names, 0.0.0.0, the
-// mounts and the binary; the Secrets are test-made, test/etcd/stack-secrets.ts).
-// The cluster must form as the pods would, its peers over mutual TLS, keep
-// every acknowledged write through the loss of its leader, take the killed
-// member back on its data dir, and answer the rendered probes.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import * as os from "node:os";
+// The rendered prod StatefulSet, run for real in the pod sandbox (test/pod-sandbox): its pods exactly
+// as `npm run plan` renders them, nothing rewritten: each member in its own network namespace at its
+// pod DNS name, as UID 65532 on a read-only root with its claim at /var/lib/etcd and the test-made
+// Secrets at /etc/etcd/tls and /etc/etcd/jwt, peers over mutual TLS checked through DNS. The cluster
+// must form as the pods would, serve its Service only from ready members, keep every acknowledged
+// write through the loss of its leader, a partitioned leader or follower and a stop of every member,
+// and take each member back on its claim at a new address.
+import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { findManifest, renderedPlan, type RenderedManifest } from "../rendered-plan";
-import { etcdBinaries } from "./binaries";
-import { EtcdClient, type EtcdMember } from "./etcd-client";
-import { waitForFreePorts } from "./free-ports";
-import { LocalCluster } from "./local-cluster";
-import { makeMemberSecrets } from "./stack-secrets";
-import { probeStatus, type HttpProbe } from "./probes";
-import { membersFromStatefulSet, type RenderedMemberSpec } from "./rendered-members";
+import { MemberPods } from "../pod-sandbox/member-pods";
+import { PodSandbox, type StatefulSetPods } from "../pod-sandbox/pod-sandbox";
+import { probeOnce } from "../pod-sandbox/probe";
+import { stackSecrets } from "../pod-sandbox/sandbox-secrets";
+import type { EtcdMember } from "./etcd-client";
 import { waitFor } from "./wait";
 
 jest.setTimeout(120_000);
 
-/** Not used by any other test file (harness.test.ts has 127.0.0.21-23). */
-const IPS = ["127.0.0.31", "127.0.0.32", "127.0.0.33"];
 const WAIT_MS = 20_000;
 const PREFIX = "/cluster-from-manifest/";
+const PEER_URL = (pod: string) => `https://${pod}.apisix-etcd-headless.etcd.svc.cluster.local:2380`;
 
-describe("the rendered prod StatefulSet run as real etcd members", () => {
-  let workDir: string;
-  let statefulSet: RenderedManifest;
-  let members: RenderedMemberSpec[];
-  let cluster: LocalCluster;
-  let initialMembers: EtcdMember[];
-  /** Every write an etcd member acknowledged, key -> value. */
-  const acknowledged = new Map<string, string>();
-  // Short per-request timeouts: a write to a member that lost its leader fails fast and is retried elsewhere.
-  const clients = new Map<string, EtcdClient>();
-  const client = (name: string): EtcdClient => clients.get(name)!;
+describe("the rendered prod StatefulSet run as pods in the sandbox", () => {
+    let statefulSet: RenderedManifest;
+    let sandbox: PodSandbox;
+    let pods: StatefulSetPods;
+    let members: MemberPods;
+    let initialMembers: EtcdMember[];
+    /** Every write an etcd member acknowledged, key -> value. */
+    const acknowledged = new Map<string, string>();
 
-  const member = (name: string): RenderedMemberSpec => members.find((m) => m.name === name)!;
-  const etcdContainer = () => (statefulSet.spec.template.spec.containers as { name: string }[]).find((c) => c.name === "etcd") as any;
+    const etcdContainer = () => (statefulSet.spec.template.spec.containers as { name: string }[]).find((c) => c.name === "etcd") as any;
 
-  /** Writes `key` through `preferred`, else through the next running member, until one acknowledges it. */
-  async function putAcknowledged(key: string, value: string, preferred: number): Promise<void> {
-    let attempt = preferred;
-    await waitFor(
-      `an acknowledged write of ${key}`,
-      async () => {
-        const running = cluster.runningMembers();
-        const name = running[attempt++ % running.length];
-        await client(name).put(key, value);
-        return true;
-      },
-      { timeoutMs: WAIT_MS, intervalMs: 50 },
-    );
-    acknowledged.set(key, value);
-  }
-
-  /** The acknowledged writes under `prefix`. */
-  const acknowledgedUnder = (prefix: string) => new Map([...acknowledged].filter(([key]) => key.startsWith(prefix)));
-
-  beforeAll(async () => {
-    const { binDir } = await etcdBinaries();
-    workDir = mkdtempSync(path.join(os.tmpdir(), "etcd-from-manifest-"));
-    const { manifests, plan } = renderedPlan("prod");
-    statefulSet = findManifest(manifests, "StatefulSet", "apisix-etcd");
-    const { secrets } = makeMemberSecrets(path.join(workDir, "secrets"), { manifests, resources: plan.resources }, IPS);
-    members = membersFromStatefulSet(statefulSet, { ips: IPS, dataRoot: path.join(workDir, "volumes"), binDir, secrets });
-    for (const m of members) clients.set(m.name, new EtcdClient(`http://${m.ip}:2379`, { timeoutMs: 2000 }));
-    cluster = new LocalCluster({ members, workDir, etcdBinary: members[0].binary });
-    // Another run of this file on the same machine holds these addresses for ~15 s: queue behind it.
-    await waitForFreePorts(IPS, [2379, 2380, 2381], 60_000);
-    await cluster.start();
-    await cluster.waitHealthy(WAIT_MS);
-    initialMembers = await client(members[0].name).memberList();
-  });
-
-  afterAll(async () => {
-    await cluster?.stopAll();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
-
-  test("prod renders 3 replicas, each started from the rendered command, not a shell", () => {
-    expect(statefulSet.spec.replicas).toBe(3);
-    expect(members.map((m) => m.name)).toEqual(["apisix-etcd-0", "apisix-etcd-1", "apisix-etcd-2"]);
-    expect(path.basename(etcdContainer().command[0])).toBe("etcd");
-    expect(new Set(members.map((m) => m.binary)).size).toBe(1);
-  });
-
-  test("forms one cluster of 3 voting members named after the pods, with the rendered URLs", async () => {
-    for (const m of members) {
-      const list = await client(m.name).memberList();
-      expect(list.map((x) => x.name).sort()).toEqual(members.map((x) => x.name));
-      expect(list.filter((x) => x.isLearner)).toEqual([]);
-      // Every member sees the same cluster, not a cluster of its own.
-      expect(list.map((x) => x.id).sort()).toEqual(initialMembers.map((x) => x.id).sort());
-    }
-    for (const listed of initialMembers) {
-      const spec = member(listed.name);
-      // As rendered ($(POD_NAME) expanded, the pod's DNS name mapped to its loopback address).
-      expect(listed.peerURLs).toEqual(spec.env.ETCD_INITIAL_ADVERTISE_PEER_URLS.split(","));
-      expect(listed.clientURLs).toEqual(spec.env.ETCD_ADVERTISE_CLIENT_URLS.split(","));
-      expect(listed.peerURLs).toEqual([`https://${spec.ip}:2380`]);
-      // The peer URL each member advertises is the one every member was told in --initial-cluster.
-      expect(spec.env.ETCD_INITIAL_CLUSTER.split(",")).toContain(`${listed.name}=${listed.peerURLs[0]}`);
-    }
-    const status = await client(members[0].name).status();
-    expect(status.version).toMatch(/^3\.5\./);
-  });
-
-  test("etcd reads every rendered ETCD_* variable (none unrecognized or ignored)", () => {
-    for (const m of members) {
-      const log = readFileSync(cluster.process(m.name)!.logFile, "utf8");
-      expect(log).toContain('"msg":"starting an etcd server"'); // the log is etcd's, and complete enough
-      const unrecognized = log.split("\n").filter((line) => /unrecognized environment variable|shadowed by corresponding command-line flag/.test(line));
-      expect(unrecognized).toEqual([]);
-    }
-  });
-
-  test("the rendered settings are in effect (backend quota, extensive metrics)", async () => {
-    const rendered = etcdContainer().env as { name: string; value?: string }[];
-    const quota = Number(rendered.find((e) => e.name === "ETCD_QUOTA_BACKEND_BYTES")!.value);
-    expect(quota).toBeGreaterThan(0);
-    for (const m of members) {
-      const metrics = await (await fetch(`http://${m.ip}:2381/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-      const line = metrics.split("\n").find((l) => l.startsWith("etcd_server_quota_backend_bytes "));
-      expect(Number(line?.split(" ")[1])).toBe(quota);
-      // ETCD_METRICS=extensive: per-method gRPC latency histograms exist.
-      expect(metrics).toContain("grpc_server_handling_seconds_bucket");
-    }
-  });
-
-  test("a write through each member is read through the others", async () => {
-    for (const [i, writer] of members.entries()) {
-      const key = `${PREFIX}through/${writer.name}`;
-      await client(writer.name).put(key, `written via ${writer.name} #${i}`);
-      acknowledged.set(key, `written via ${writer.name} #${i}`);
-      for (const reader of members.filter((m) => m !== writer)) {
-        expect(await client(reader.name).get(key)).toBe(`written via ${writer.name} #${i}`);
-      }
-    }
-  });
-
-  test("the rendered liveness, readiness and startup probes answer 200 on every member", async () => {
-    const container = etcdContainer();
-    const probes: [string, HttpProbe][] = [
-      ["livenessProbe", container.livenessProbe],
-      ["readinessProbe", container.readinessProbe],
-      ["startupProbe", container.startupProbe],
-    ];
-    for (const m of members) {
-      for (const [kind, probe] of probes) {
-        expect({ kind, status: (await probeStatus(container, probe, m.ip)).status }).toEqual({ kind, status: 200 });
-      }
-    }
-  });
-
-  test("kill -9 of the leader: another member leads and no acknowledged write is lost", async () => {
-    // A bounded batch before the failure ...
-    for (let n = 0; n < 100; n += 10) {
-      await Promise.all(Array.from({ length: 10 }, (_, j) => putAcknowledged(`${PREFIX}failover/before/${n + j}`, `before-${n + j}`, n + j)));
-    }
-    const oldLeader = await waitFor("a leader", () => cluster.leader(), { timeoutMs: WAIT_MS });
-
-    // ... and one that is being written while the leader dies.
-    let reachedKillPoint!: () => void;
-    const killPoint = new Promise<void>((resolve) => (reachedKillPoint = resolve));
-    const writer = (async () => {
-      for (let n = 0; n < 100; n++) {
-        await putAcknowledged(`${PREFIX}failover/during/${n}`, `during-${n}`, n);
-        if (n === 29) reachedKillPoint();
-      }
-    })();
-    await Promise.race([killPoint, writer]);
-    await cluster.killMember(oldLeader);
-    expect(await cluster.process(oldLeader)!.exited).toEqual({ code: null, signal: "SIGKILL" });
-    await writer;
-
-    const newLeader = await cluster.newLeader(oldLeader, WAIT_MS);
-    expect(members.map((m) => m.name)).toContain(newLeader);
-    expect(newLeader).not.toBe(oldLeader);
-
-    const expected = acknowledgedUnder(`${PREFIX}failover/`);
-    expect(expected.size).toBe(200);
-    for (const survivor of cluster.runningMembers()) {
-      expect(await client(survivor).getPrefix(`${PREFIX}failover/`)).toEqual(expected);
+    /** Writes `key` through member `preferred`, else through the next of `through`, until one acknowledges it. */
+    async function putAcknowledged(key: string, value: string, preferred: number, through: () => number[] = () => members.running()): Promise<void> {
+        let attempt = preferred;
+        await waitFor(
+            `an acknowledged write of ${key}`,
+            async () => {
+                const candidates = through();
+                await members.client(candidates[attempt++ % candidates.length]).put(key, value);
+                return true;
+            },
+            { timeoutMs: WAIT_MS, intervalMs: 50 },
+        );
+        acknowledged.set(key, value);
     }
 
-    // Writes made while the old leader is down, for it to catch up on.
-    for (let n = 0; n < 20; n++) await putAcknowledged(`${PREFIX}while-down/${n}`, `while-down-${n}`, n);
+    const acknowledgedUnder = (prefix: string) => new Map([...acknowledged].filter(([key]) => key.startsWith(prefix)));
 
-    // The killed member restarts on its data dir and rejoins as the same member.
-    expect(cluster.runningMembers()).not.toContain(oldLeader);
-    await cluster.restartMember(oldLeader);
-    await cluster.waitHealthy(WAIT_MS);
-    const list = await client(oldLeader).memberList();
-    expect(list.filter((x) => !x.isLearner).map((x) => x.id).sort()).toEqual(initialMembers.map((x) => x.id).sort());
-    const memberId = initialMembers.find((x) => x.name === oldLeader)!.id;
-    expect((await client(oldLeader).status()).memberId).toBe(memberId);
-    // Linearizable reads through it: it has caught up on everything acknowledged, including while it was down.
-    expect(await client(oldLeader).getPrefix(PREFIX)).toEqual(acknowledgedUnder(PREFIX));
-    expect((await client(oldLeader).getPrefix(`${PREFIX}while-down/`)).size).toBe(20);
-  });
+    beforeAll(async () => {
+        const { manifests, plan } = renderedPlan("prod");
+        statefulSet = findManifest(manifests, "StatefulSet", "apisix-etcd");
+        sandbox = await PodSandbox.create({ manifests, secrets: stackSecrets({ manifests, resources: plan.resources }).secrets });
+        pods = sandbox.statefulSet(statefulSet);
+        members = new MemberPods(sandbox, pods);
+        await pods.startAll();
+        await members.waitHealthy(WAIT_MS);
+        initialMembers = await members.client(0).memberList();
+    });
 
-  test("without quorum a member stays live (no restart) but turns unready (no traffic)", async () => {
-    const container = etcdContainer();
-    const [kept, ...lost] = members;
-    for (const m of lost) await cluster.killMember(m.name);
-    const readiness = await waitFor(
-      "the readiness probe to fail without quorum",
-      async () => {
-        const result = await probeStatus(container, container.readinessProbe, kept.ip);
-        return result.status !== 200 && result;
-      },
-      { timeoutMs: WAIT_MS },
-    );
-    expect(readiness.status).not.toBe(200);
-    expect((await probeStatus(container, container.livenessProbe, kept.ip)).status).toBe(200);
-    expect((await probeStatus(container, container.startupProbe, kept.ip)).status).toBe(200);
-  });
+    afterAll(async () => {
+        await sandbox?.close();
+    });
 
-  test("stopping the cluster leaves no etcd process behind", async () => {
-    const pids = cluster.startedPids();
-    expect(pids.length).toBe(4); // three members and the restart
-    await cluster.stopAll();
-    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
-  });
+    test("prod renders 3 replicas, each pod started from the rendered command, not a shell", () => {
+        expect(statefulSet.spec.replicas).toBe(3);
+        expect(pods.podNames).toEqual(["apisix-etcd-0", "apisix-etcd-1", "apisix-etcd-2"]);
+        expect(etcdContainer().command).toEqual(["/usr/local/bin/etcd"]);
+        for (const ordinal of members.ordinals) {
+            const pid = pods.pod(ordinal).containerStatuses()[0].pid!;
+            expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("/usr/local/bin/etcd\0");
+        }
+    });
+
+    test("forms one cluster of 3 voting members named after the pods, with the rendered DNS URLs", async () => {
+        for (const ordinal of members.ordinals) {
+            const list = await members.client(ordinal).memberList();
+            expect(list.map((x) => x.name).sort()).toEqual(pods.podNames);
+            expect(list.filter((x) => x.isLearner)).toEqual([]);
+            expect(list.map((x) => x.id).sort()).toEqual(initialMembers.map((x) => x.id).sort());
+        }
+        for (const listed of initialMembers) {
+            // Exactly as rendered: $(POD_NAME) expanded, the pod DNS names untouched.
+            expect(listed.peerURLs).toEqual([PEER_URL(listed.name)]);
+            expect(listed.clientURLs).toEqual([`http://${listed.name}.apisix-etcd-headless.etcd.svc.cluster.local:2379`]);
+        }
+        expect((await members.client(0).status()).version).toMatch(/^3\.5\./);
+    });
+
+    test("each member runs as UID/GID 65532 with fsGroup 65532, its data on its claim, owned by that user", () => {
+        for (const ordinal of members.ordinals) {
+            const pid = pods.pod(ordinal).containerStatuses()[0].pid!;
+            const status = readFileSync(`/proc/${pid}/status`, "utf8");
+            expect(status).toMatch(/^Uid:\s+65532\s+65532\s+65532\s+65532$/m);
+            expect(status).toMatch(/^Groups:\s+65532\s*$/m);
+            // /var/lib/etcd is the claim data-apisix-etcd-<i>; etcd made its data dir there, 0700.
+            const data = statSync(path.join(sandbox.claimDir(pods.claimName(ordinal)), "data"));
+            expect({ uid: data.uid, mode: (data.mode & 0o777).toString(8) }).toEqual({ uid: 65532, mode: "700" });
+        }
+        expect(pods.claimName(0)).toBe("data-apisix-etcd-0");
+    });
+
+    test("etcd reads every rendered ETCD_* variable (none unrecognized or ignored)", () => {
+        for (const ordinal of members.ordinals) {
+            const log = pods.pod(ordinal).logs("etcd");
+            expect(log).toContain('"msg":"starting an etcd server"');
+            expect(log.split("\n").filter((line) => /unrecognized environment variable|shadowed by corresponding command-line flag/.test(line))).toEqual([]);
+        }
+    });
+
+    test("the rendered settings are in effect (backend quota, extensive metrics)", async () => {
+        const quota = Number((etcdContainer().env as { name: string; value?: string }[]).find((e) => e.name === "ETCD_QUOTA_BACKEND_BYTES")!.value);
+        expect(quota).toBeGreaterThan(0);
+        for (const name of pods.podNames) {
+            const { body } = await sandbox.http(`http://${name}.apisix-etcd-headless.etcd.svc.cluster.local:2381/metrics`, { timeoutMs: 5000 });
+            expect(Number(body.split("\n").find((l) => l.startsWith("etcd_server_quota_backend_bytes "))?.split(" ")[1])).toBe(quota);
+            expect(body).toContain("grpc_server_handling_seconds_bucket");
+        }
+    });
+
+    test("a write through each member is read through the others", async () => {
+        for (const writer of members.ordinals) {
+            const key = `${PREFIX}through/${writer}`;
+            await members.client(writer).put(key, `written via ${writer}`);
+            acknowledged.set(key, `written via ${writer}`);
+            for (const reader of members.ordinals.filter((o) => o !== writer)) expect(await members.client(reader).get(key)).toBe(`written via ${writer}`);
+        }
+    });
+
+    test("a partitioned leader: the minority refuses writes, the majority elects a leader and keeps every acknowledged write, the old leader rejoins", async () => {
+        const oldLeader = await members.waitLeader(WAIT_MS);
+        const majority = members.ordinals.filter((o) => o !== oldLeader);
+        await pods.setLink(oldLeader, false);
+        try {
+            const newLeader = await members.newLeader(oldLeader, WAIT_MS, majority);
+            expect(majority).toContain(newLeader);
+            for (let n = 0; n < 30; n++) await putAcknowledged(`${PREFIX}partition/leader/${n}`, `p-${n}`, n, () => majority);
+            // Inside the isolated pod (kubectl exec): no quorum, so no write and no linearizable read.
+            const write = await members.etcdctl(oldLeader, ["--command-timeout=3s", "put", `${PREFIX}partition/minority`, "lost"]);
+            expect(write.code).not.toBe(0);
+            expect(write.output).toMatch(/timed out|no leader|deadline exceeded/);
+            expect((await members.etcdctl(oldLeader, ["--command-timeout=2s", "get", `${PREFIX}partition/leader/0`])).code).not.toBe(0);
+        } finally {
+            await pods.setLink(oldLeader, true);
+        }
+        await members.waitHealthy(WAIT_MS);
+        await waitFor("the old leader caught up", async () => (await members.client(oldLeader).getPrefix(PREFIX)).size === acknowledgedUnder(PREFIX).size, { timeoutMs: WAIT_MS });
+        expect(await members.client(oldLeader).getPrefix(PREFIX)).toEqual(acknowledgedUnder(PREFIX)); // and not the refused write
+        expect(await members.leader()).not.toBe(oldLeader);
+    });
+
+    test("a partitioned follower: the leader stays, writes go on, the follower catches up after", async () => {
+        const leader = await members.waitLeader(WAIT_MS);
+        const follower = members.ordinals.find((o) => o !== leader)!;
+        await pods.setLink(follower, false);
+        try {
+            for (let n = 0; n < 30; n++) await putAcknowledged(`${PREFIX}partition/follower/${n}`, `f-${n}`, n, () => members.ordinals.filter((o) => o !== follower));
+            expect(await members.leader(members.ordinals.filter((o) => o !== follower))).toBe(leader);
+        } finally {
+            await pods.setLink(follower, true);
+        }
+        await waitFor("the follower caught up", async () => (await members.client(follower).getPrefix(PREFIX)).size === acknowledgedUnder(PREFIX).size, { timeoutMs: WAIT_MS });
+        expect(await members.client(follower).getPrefix(PREFIX)).toEqual(acknowledgedUnder(PREFIX));
+    });
+
+    // By now every pod has been up long enough for the kubelet's probes (5 s periods) to find it Ready.
+    test("the kubelet finds every pod Ready by the rendered probes; the client Service routes to them", async () => {
+        await pods.waitReady(WAIT_MS);
+        const container = etcdContainer();
+        for (const ordinal of members.ordinals) {
+            for (const kind of ["livenessProbe", "readinessProbe", "startupProbe"]) {
+                expect({ kind, success: (await probeOnce(sandbox.dial, pods.pod(ordinal).ip, container, container[kind])).success }).toEqual({ kind, success: true });
+            }
+        }
+        const service = sandbox.etcdClient("http://apisix-etcd.etcd.svc.cluster.local:2379");
+        await service.put(`${PREFIX}via-service`, "v");
+        acknowledged.set(`${PREFIX}via-service`, "v");
+        expect(await members.client(2).get(`${PREFIX}via-service`)).toBe("v");
+    });
+
+    test("a member back at a new address while the other pods' DNS still answers its old one: it rejoins (peers skip the SAN check)", async () => {
+        const leader = await members.waitLeader(WAIT_MS);
+        const moved = members.ordinals.find((o) => o !== leader)!;
+        const others = members.ordinals.filter((o) => o !== moved);
+        const name = `${pods.podName(moved)}.apisix-etcd-headless.etcd.svc.cluster.local`;
+        const oldIp = pods.pod(moved).ip;
+        // Stale answers in the other members' resolvers, as after a reschedule on GKE.
+        for (const o of others) sandbox.pinHostsEntry(pods.podName(o), name, oldIp);
+        try {
+            await pods.deletePod(moved);
+            for (let n = 0; n < 20; n++) await putAcknowledged(`${PREFIX}moved/${n}`, `m-${n}`, n, () => others);
+            const pod = await pods.startPod(moved);
+            expect(pod.ip).not.toBe(oldIp);
+            // Its peers cannot dial it (they dial the old address), but it dials them, and they take
+            // its connections: its certificate is of the cluster's CA, its address is not checked.
+            await members.waitHealthy(WAIT_MS);
+            await waitFor("the moved member caught up", async () => (await members.client(moved).getPrefix(PREFIX)).size === acknowledgedUnder(PREFIX).size, { timeoutMs: WAIT_MS });
+            expect(await members.client(moved).getPrefix(PREFIX)).toEqual(acknowledgedUnder(PREFIX));
+            for (const o of others) expect(pods.pod(o).logs("etcd")).not.toMatch(/rejected connection on peer endpoint.*does not match any of DNSNames/);
+        } finally {
+            sandbox.unpinHostsEntries();
+        }
+    });
+
+    test("kill -9 of the leader's pod: another member leads, no acknowledged write is lost, the new pod rejoins on its claim", async () => {
+        for (let n = 0; n < 60; n += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => putAcknowledged(`${PREFIX}failover/before/${n + j}`, `before-${n + j}`, n + j)));
+        const oldLeader = await members.waitLeader(WAIT_MS);
+        const oldIp = pods.pod(oldLeader).ip;
+
+        let reachedKillPoint!: () => void;
+        const killPoint = new Promise<void>((resolve) => (reachedKillPoint = resolve));
+        const writer = (async () => {
+            for (let n = 0; n < 60; n++) {
+                await putAcknowledged(`${PREFIX}failover/during/${n}`, `during-${n}`, n);
+                if (n === 19) reachedKillPoint();
+            }
+        })();
+        await Promise.race([killPoint, writer]);
+        await pods.killPod(oldLeader);
+        await writer;
+
+        const newLeader = await members.newLeader(oldLeader, WAIT_MS);
+        expect(newLeader).not.toBe(oldLeader);
+        const expected = acknowledgedUnder(`${PREFIX}failover/`);
+        expect(expected.size).toBe(120);
+        for (const survivor of members.running()) expect(await members.client(survivor).getPrefix(`${PREFIX}failover/`)).toEqual(expected);
+        for (let n = 0; n < 20; n++) await putAcknowledged(`${PREFIX}while-down/${n}`, `while-down-${n}`, n);
+
+        // The StatefulSet makes the pod again: same name and claim, a new address.
+        const pod = await pods.startPod(oldLeader);
+        expect(pod.ip).not.toBe(oldIp);
+        await members.waitHealthy(WAIT_MS);
+        expect((await members.client(oldLeader).status()).memberId).toBe(initialMembers.find((m) => m.name === pods.podName(oldLeader))!.id);
+        expect(await members.client(oldLeader).getPrefix(PREFIX)).toEqual(acknowledgedUnder(PREFIX));
+    });
+
+    test("with one member down the backup's snapshot reaches etcd through the client Service, and the defragmentation skips", async () => {
+        const { manifests } = renderedPlan("prod");
+        // A follower: right after the leader goes, a snapshot fails with "leader changed" (the Job's retries cover that).
+        const leader = await members.waitLeader(WAIT_MS);
+        const down = members.ordinals.find((o) => o !== leader)!;
+        await pods.killPod(down);
+        await sandbox.endpointsSynced();
+        try {
+            const backup = await sandbox.startJobPod(findManifest(manifests, "CronJob", "apisix-etcd-backup"));
+            await backup.waitCompleted(60_000);
+            expect(findManifest(manifests, "CronJob", "apisix-etcd-backup").spec.jobTemplate.spec.template.spec.initContainers[0].env).toContainEqual({
+                name: "ETCDCTL_ENDPOINTS",
+                value: "http://apisix-etcd.etcd.svc.cluster.local:2379",
+            });
+            expect(backup.containerStatuses().filter((c) => ["snapshot", "verify"].includes(c.name)).map((c) => [c.name, c.exits, c.exits[0]?.code ? backup.logs(c.name) : ""])).toEqual([
+                ["snapshot", [{ code: 0, signal: null }], ""],
+                ["verify", [{ code: 0, signal: null }], ""],
+            ]);
+            const defrag = await sandbox.runJob(findManifest(manifests, "CronJob", "apisix-etcd-defrag"), 60_000);
+            const log = defrag.pods[0].logs(defrag.pods[0].template.spec.containers[0].name);
+            expect({ succeeded: defrag.succeeded, log }).toEqual({ succeeded: true, log: expect.stringContaining(`SKIP: member ${members.clientUrl(down)} is not healthy`) });
+        } finally {
+            await pods.startPod(down);
+        }
+        await members.waitHealthy(WAIT_MS);
+    });
+
+    test("every member stopped at once (SIGTERM together) and started together: the cluster forms again with all its data", async () => {
+        await pods.stopAll();
+        expect(members.running()).toEqual([]);
+        await pods.startAll();
+        await members.waitHealthy(WAIT_MS);
+        expect((await members.client(0).memberList()).map((m) => m.id).sort()).toEqual(initialMembers.map((m) => m.id).sort());
+        for (const ordinal of members.ordinals) expect(await members.client(ordinal).getPrefix(PREFIX)).toEqual(acknowledgedUnder(PREFIX));
+    });
+
+    test("without quorum a member stays live (no restart) but turns unready (out of the Service)", async () => {
+        const container = etcdContainer();
+        const [kept, ...lost] = members.ordinals;
+        for (const ordinal of lost) await pods.killPod(ordinal);
+        const ip = pods.pod(kept).ip;
+        await waitFor("the readiness probe to fail without quorum", async () => !(await probeOnce(sandbox.dial, ip, container, container.readinessProbe)).success, { timeoutMs: WAIT_MS });
+        expect((await probeOnce(sandbox.dial, ip, container, container.livenessProbe)).success).toBe(true);
+        expect((await probeOnce(sandbox.dial, ip, container, container.startupProbe)).success).toBe(true);
+    });
+
+    test("closing the sandbox leaves no member process behind", async () => {
+        const pids = sandbox.pods.flatMap((p) => p.containerStatuses().flatMap((s) => (s.pid === undefined ? [] : [s.pid])));
+        expect(pids.length).toBeGreaterThanOrEqual(3 + 1 + 3);
+        await sandbox.close();
+        for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+    });
 });

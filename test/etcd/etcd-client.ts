@@ -6,9 +6,13 @@
 // Member ids are uint64 and exceed 2^53, so they stay strings here.
 import * as http from "node:http";
 import * as https from "node:https";
+import * as net from "node:net";
+import * as tls from "node:tls";
 
 export interface EtcdStatus {
   memberId: string;
+  /** The store's revision as this member has applied it (the response header's). */
+  revision: number;
   /** Id of the leader this member knows of; "0" when it knows none. */
   leader: string;
   raftTerm: number;
@@ -33,6 +37,11 @@ export interface EtcdClientOptions {
   timeoutMs?: number;
   /** For an https endpoint: the CA (PEM) that verifies it, and a certificate and key (PEM) if it asks for one. */
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
+  /**
+   * How to reach the endpoint's host and port, when not through the machine's network: e.g. into
+   * the pod sandbox (PodSandbox.dial). The URL's host name is still the TLS server name checked.
+   */
+  connect?: (host: string, port: number) => net.Socket;
 }
 
 interface ResponseHeader {
@@ -66,16 +75,21 @@ export function prefixRangeEnd(prefix: string): Buffer {
   return Buffer.from([0]);
 }
 
+/** `url` as http (the options' createConnection makes the TLS socket): node:http refuses https URLs. */
+const urlWithoutTls = (url: string): string => url.replace(/^https:/, "http:").replace(/^(http:\/\/[^/:]+)(\/|$)/, "$1:443$2");
+
 export class EtcdClient {
   readonly endpoint: string;
   private readonly timeoutMs: number;
   private readonly tls: EtcdClientOptions["tls"];
+  private readonly connect: EtcdClientOptions["connect"];
 
   /** `endpoint` is a client URL such as http://127.0.0.21:2379 (or a peer URL, for version() only). */
   constructor(endpoint: string, options: EtcdClientOptions = {}) {
     this.endpoint = endpoint.replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.tls = options.tls;
+    this.connect = options.connect;
   }
 
   /** Writes `key`; returns the revision of the write. */
@@ -126,6 +140,7 @@ export class EtcdClient {
     }>("/v3/maintenance/status", {});
     return {
       memberId: res.header?.member_id ?? "0",
+      revision: Number(res.header?.revision ?? 0),
       leader: res.leader ?? "0",
       raftTerm: Number(res.raftTerm ?? 0),
       dbSize: Number(res.dbSize ?? 0),
@@ -181,6 +196,15 @@ export class EtcdClient {
     }
   }
 
+  /** A connection to `url`'s host through `connect`, in TLS for https (server name: the URL's host). */
+  private dial(url: URL): net.Socket {
+    const https = url.protocol === "https:";
+    const port = Number(url.port || (https ? 443 : 80));
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const raw = this.connect!(host, port);
+    return https ? tls.connect({ socket: raw, servername: net.isIP(host) ? undefined : host, host, ...this.tls }) : raw;
+  }
+
   private request(method: "GET" | "POST", urlPath: string, body?: string): Promise<{ status: number; body: string }> {
     const url = `${this.endpoint}${urlPath}`;
     const signal = AbortSignal.timeout(this.timeoutMs);
@@ -192,8 +216,10 @@ export class EtcdClient {
         signal,
         headers: body === undefined ? {} : { "content-type": "application/json" },
         ...this.tls,
+        ...(this.connect && { createConnection: () => this.dial(new URL(url)) }),
       };
-      const request = (url.startsWith("https:") ? https : http).request(url, options, (response) => {
+      // Through `connect`, https is http over the TLS socket that createConnection returns.
+      const request = (url.startsWith("https:") && !this.connect ? https : http).request(this.connect ? urlWithoutTls(url) : url, options, (response) => {
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));

@@ -14,6 +14,8 @@ export interface EtcdMemberProcessOptions {
   logDir: string;
   /** Log file base name; defaults to "etcd". The file is appended to across restarts. */
   logName?: string;
+  /** Whether each start writes a line with the time and command first; default true (a pod's log holds only the container's output). */
+  logHeader?: boolean;
 }
 
 export interface ExitInfo {
@@ -51,7 +53,7 @@ export class EtcdMemberProcess {
     const logFd = openSync(this.logFile, "a");
     let child: ChildProcess;
     try {
-      writeSync(logFd, `\n=== ${new Date().toISOString()} start ${options.binary} ${options.args.join(" ")}\n`);
+      if (options.logHeader ?? true) writeSync(logFd, `\n=== ${new Date().toISOString()} start ${options.binary} ${options.args.join(" ")}\n`);
       child = spawn(options.binary, options.args, {
         env: childEnv(options.env),
         detached: true, // own process group: stop/kill signal the whole group
@@ -87,8 +89,26 @@ export class EtcdMemberProcess {
 
   /** SIGTERM to the process group, SIGKILL after `timeoutMs`; resolves once exited. */
   async stop(timeoutMs = 10_000): Promise<ExitInfo> {
+    return this.termThenKill(() => this.signalGroup("SIGTERM"), timeoutMs);
+  }
+
+  /**
+   * SIGTERM to the first process only (what a container runtime sends a container's PID 1), SIGKILL
+   * to the whole group after `timeoutMs`; resolves once exited.
+   */
+  async terminate(timeoutMs: number): Promise<ExitInfo> {
+    return this.termThenKill(() => {
+      try {
+        process.kill(this.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }, timeoutMs);
+  }
+
+  private async termThenKill(sendTerm: () => void, timeoutMs: number): Promise<ExitInfo> {
     if (!this.running) return this.exited;
-    this.signalGroup("SIGTERM");
+    sendTerm();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);

@@ -19,7 +19,11 @@
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import type { MemberSpec } from "./local-cluster";
+import { expandKubernetesReferences } from "../pod-sandbox/reference-expansion";
 import { localizePaths, projectSecretVolume, type PodVolume, type SecretStandIns } from "./pod-volumes";
+
+// The backup steps (test/backup/pod-steps.ts) import the expansion from here.
+export { expandKubernetesReferences };
 
 export interface RenderedMembersOptions {
   /** One loopback address (127.x.y.z) per ordinal; at least `spec.replicas` of them. */
@@ -66,36 +70,6 @@ interface StatefulSetManifest {
     template?: { spec?: { containers?: ContainerManifest[]; volumes?: PodVolume[] } };
     volumeClaimTemplates?: { metadata?: { name?: string } }[];
   };
-}
-
-/**
- * Kubernetes' `$(VAR)` expansion (k8s.io/kubernetes third_party/forked/golang/expansion):
- * `$(NAME)` becomes the value of NAME when `lookup` knows it and stays as written otherwise;
- * `$$` is an escaped `$`; any other `$` is literal.
- */
-export function expandKubernetesReferences(input: string, lookup: (name: string) => string | undefined): string {
-  let out = "";
-  for (let i = 0; i < input.length; i++) {
-    if (input[i] === "$" && i + 1 < input.length) {
-      const next = input[i + 1];
-      if (next === "$") {
-        out += "$";
-        i++;
-        continue;
-      }
-      if (next === "(") {
-        const close = input.indexOf(")", i + 2);
-        if (close >= 0) {
-          const value = lookup(input.slice(i + 2, close));
-          out += value ?? input.slice(i, close + 1);
-          i = close;
-          continue;
-        }
-      }
-    }
-    out += input[i];
-  }
-  return out;
 }
 
 /** The value the downward API gives `fieldPath` in pod `podName`; only what a StatefulSet pod knows up front. */
