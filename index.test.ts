@@ -12,17 +12,21 @@ const RESTORE_URL = "gs://old-project-apisix-etcd-backups/etcd/2026/apisix-etcd-
 
 let dev: DeclaredStack;
 let prodWithoutProject: DeclaredStack;
-let devWithBackups: DeclaredStack;
+let devWithoutProject: DeclaredStack;
 let existingClassRestore: DeclaredStack;
 let snapshotRestore: DeclaredStack;
 let open: DeclaredStack;
 let clientTls: DeclaredStack;
+let prod: DeclaredStack;
+let prodRestoring: DeclaredStack;
+let prodChangedOtherwise: DeclaredStack;
+let prodLargerQuota: DeclaredStack;
 
 beforeAll(async () => {
-    [dev, prodWithoutProject, devWithBackups, existingClassRestore, snapshotRestore, open, clientTls] = await declareStacks([
+    [dev, prodWithoutProject, devWithoutProject, existingClassRestore, snapshotRestore, open, clientTls, prod, prodRestoring, prodChangedOtherwise, prodLargerQuota] = await declareStacks([
         { stackFile: "Pulumi.dev.yaml" },
         { stackFile: "Pulumi.prod.yaml", changes: { "gcp:project": undefined } },
-        { stackFile: "Pulumi.dev.yaml", changes: { "apisix-etcd:backup": { enabled: true } } },
+        { stackFile: "Pulumi.dev.yaml", changes: { "gcp:project": undefined } },
         {
             stackFile: "Pulumi.prod.yaml",
             changes: {
@@ -34,6 +38,13 @@ beforeAll(async () => {
         { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:restore": { from: "volume-snapshot:data-apisix-etcd-0-20260101024300", revisionBump: 0 } } },
         { stackFile: "Pulumi.dev.yaml", changes: { "apisix-etcd:auth": { enabled: false }, "apisix-etcd:tls": { mode: "off" } } },
         { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:tls": { mode: "cert-manager", issuer: { name: "etcd-ca", kind: "ClusterIssuer" } } } },
+        { stackFile: "Pulumi.prod.yaml" },
+        { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:restore": { from: RESTORE_URL } } },
+        {
+            stackFile: "Pulumi.prod.yaml",
+            changes: { "apisix-etcd:replicas": 5, "apisix-etcd:backup": { schedule: "47 */4 * * *" }, "apisix-etcd:auth": { tokenTtl: "15m" }, "apisix-etcd:defrag": { enabled: false } },
+        },
+        { stackFile: "Pulumi.prod.yaml", changes: { "apisix-etcd:quotaBackendBytes": "8Gi" } },
     ]);
 });
 
@@ -46,6 +57,21 @@ describe("the prod plan", () => {
         const statefulSet = findManifest(manifests, "StatefulSet", "apisix-etcd");
         expect(statefulSet.spec.volumeClaimTemplates[0].spec.storageClassName).toBe(storageClass.metadata.name);
         expect(storageClass).toMatchObject({ provisioner: "pd.csi.storage.gke.io", parameters: { type: "pd-ssd" }, reclaimPolicy: "Retain" });
+    });
+
+    test("on GKE every alert rests on what the stack makes sure exists: no kube-state-metrics or kubelet series", () => {
+        const rules = findManifest(manifests, "Rules", "apisix-etcd-alerts").spec.groups.flatMap((g: any) => g.rules);
+        const policies = plan.resources.filter((r) => r.type === "gcp:monitoring/alertPolicy:AlertPolicy");
+        const queries = [...rules.map((r: any) => r.expr), ...policies.map((p) => p.inputs.conditions[0].conditionPrometheusQueryLanguage.query)];
+        expect(queries.filter((q: string) => /\bkube_|\bkubelet_/.test(q))).toEqual([]);
+        expect(policies.map((p) => p.inputs.displayName)).toEqual([
+            "EtcdVolumeNearlyFull (apisix-prod/etcd)",
+            "EtcdBackupStale (apisix-prod/etcd)",
+            "EtcdAuthConvergenceStale (apisix-prod/etcd)",
+        ]);
+        // The backup's metric counts uploads to this stack's bucket only.
+        const backupMetric = plan.resources.find((r) => r.type === "gcp:logging/metric:Metric" && r.inputs.name.includes("/apisix-etcd-backup/"))!;
+        expect(backupMetric.inputs.filter).toContain('textPayload=~"^uploaded gs://apisix-prod-apisix-etcd-backups/etcd/"');
     });
 
     test("the volume snapshots cover each member's claim, with the stack's snapshot class", () => {
@@ -162,9 +188,13 @@ describe("access control variants", () => {
 });
 
 describe("the dev stack", () => {
-    test("declares no GCP resource and no backup, so it needs no GCP project", () => {
+    test("declares no backup; in Google Cloud only the monitoring of the auth bootstrap and the volumes", () => {
         expect(dev.error).toBeUndefined();
-        expect(dev.resources.filter((r) => r.type.startsWith("gcp:"))).toEqual([]);
+        expect(dev.resources.filter((r) => r.type.startsWith("gcp:")).map((r) => `${r.type} ${r.inputs.name ?? r.inputs.displayName}`)).toEqual([
+            "gcp:logging/metric:Metric apisix-etcd/apisix-dev/etcd/apisix-etcd-auth/succeeded",
+            "gcp:monitoring/alertPolicy:AlertPolicy EtcdVolumeNearlyFull (apisix-dev/etcd)",
+            "gcp:monitoring/alertPolicy:AlertPolicy EtcdAuthConvergenceStale (apisix-dev/etcd)",
+        ]);
         expect(dev.manifests.filter((m) => m.kind === "CronJob").map((m) => m.metadata.name).sort()).toEqual(["apisix-etcd-auth", "apisix-etcd-defrag", "apisix-etcd-volume-snapshots"]);
         // No backups to wait for: the defragmentation needs no API access.
         expect(dev.manifests.filter((m) => m.kind === "Role").map((m) => m.metadata.name)).not.toContain("apisix-etcd-defrag");
@@ -178,8 +208,8 @@ describe("the dev stack", () => {
         expect(dev.resources.filter((r) => r.options.protect)).toEqual([]);
     });
 
-    test("with backups turned on, asks for gcp:project by name", () => {
-        expect(devWithBackups.error).toMatch(/gcp:project/);
+    test("without gcp:project, asks for it by name (GKE's monitoring lives in the cluster's project)", () => {
+        expect(devWithoutProject.error).toMatch(/Missing required configuration variable 'gcp:project'/);
     });
 });
 
@@ -213,6 +243,51 @@ describe("prod on an existing storage class, a bucket of its own name, restoring
         expect(members.metadata.annotations).toEqual({ "iam.gke.io/gcp-service-account": "apisix-etcd-restore@apisix-prod.iam.gserviceaccount.com" });
         const fetch = statefulSet.spec.template.spec.initContainers[0];
         expect(fetch.env).toContainEqual({ name: "SOURCE_URL", value: RESTORE_URL });
+    });
+});
+
+describe("memory follows the backend quota", () => {
+    const etcdOf = (stack: DeclaredStack) => stack.manifests.find((m) => m.kind === "StatefulSet")!.spec.template.spec.containers[0];
+    const backupPod = (stack: DeclaredStack) => stack.manifests.find((m) => m.kind === "CronJob" && m.metadata.name === "apisix-etcd-backup")!.spec.jobTemplate.spec.template.spec;
+
+    test("without apisix-etcd:resources, the members request and are limited to the quota plus the larger of 1Gi and half of it", () => {
+        expect(etcdOf(prod).resources).toEqual({ requests: { cpu: "500m", memory: "6144Mi" }, limits: { memory: "6144Mi" } });
+        expect(etcdOf(prodLargerQuota).resources).toEqual({ requests: { cpu: "500m", memory: "12288Mi" }, limits: { memory: "12288Mi" } });
+        expect(etcdOf(prodLargerQuota).env).toContainEqual({ name: "ETCD_QUOTA_BACKEND_BYTES", value: String(8 * 2 ** 30) });
+    });
+
+    test("resources the stack sets are used as they are", () => {
+        expect(etcdOf(dev).resources).toEqual({ requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } });
+    });
+
+    test("the backup's verification and the members' restore may hold a database at the quota", () => {
+        expect(backupPod(prod).initContainers[1].resources.limits.memory).toBe("4608Mi");
+        expect(backupPod(prodLargerQuota).initContainers[1].resources.limits.memory).toBe("8704Mi");
+        const restore = prodRestoring.manifests.find((m) => m.kind === "StatefulSet")!.spec.template.spec.initContainers.find((c: { name: string }) => c.name === "restore");
+        expect(restore.resources.limits.memory).toBe("4608Mi");
+    });
+});
+
+describe("a restore runs the auth bootstrap Job again in the same update", () => {
+    // pulumi-kubernetes replaces a Job whose template changed (a Job's template is immutable), and only then.
+    const jobTemplate = (stack: DeclaredStack) => {
+        expect(stack.error).toBeUndefined();
+        return stack.manifests.find((m) => m.kind === "Job" && m.metadata.name === "apisix-etcd-auth")!.spec.template;
+    };
+
+    test("setting restore.from changes the Job's template, so the users and passwords are the stack's again at once", () => {
+        expect(jobTemplate(prodRestoring)).not.toEqual(jobTemplate(prod));
+        expect(jobTemplate(prodRestoring).metadata.annotations["apisix-etcd/restore-from"]).toBe(RESTORE_URL);
+    });
+
+    test("another source changes it again; removing the restore changes it back", () => {
+        expect(jobTemplate(snapshotRestore)).not.toEqual(jobTemplate(prodRestoring));
+        expect(jobTemplate(snapshotRestore).metadata.annotations["apisix-etcd/restore-from"]).toBe("volume-snapshot:data-apisix-etcd-0-20260101024300");
+        expect(jobTemplate(prod).metadata.annotations["apisix-etcd/restore-from"]).toBeUndefined();
+    });
+
+    test("other changes to the stack leave the Job's template as it is", () => {
+        expect(jobTemplate(prodChangedOtherwise)).toEqual(jobTemplate(prod));
     });
 });
 

@@ -4,6 +4,7 @@ import {
     BackupBucket,
     BackupCronJob,
     BucketWorkloadIdentity,
+    collectorPods,
     EtcdCluster,
     EtcdCredentials,
     EtcdDefragmentation,
@@ -13,6 +14,7 @@ import {
     MemberCertificates,
     MemberStorageClass,
     PdVolumeSnapshotClass,
+    restoreSourceId,
     ScheduledVolumeSnapshots,
 } from "./components";
 import { loadStackConfig } from "./stacks/load";
@@ -73,7 +75,7 @@ const cluster = new EtcdCluster(NAME, {
     quotaBackendBytes: config.quotaBackendBytes,
     autoCompaction: config.autoCompaction,
     clientNamespaces: config.clientNamespaces,
-    monitoringNamespace: config.monitoringNamespace,
+    metricsCollectors: config.monitoring.enabled ? collectorPods(config.monitoring.flavor, config.monitoring.namespace) : [],
     protect: config.protect,
     tls: config.tls.mode === "off" ? undefined : { clientTls: config.tls.clientTls },
     authTokenTtl: config.auth.enabled ? config.auth.tokenTtl : undefined,
@@ -138,6 +140,7 @@ function authentication() {
             { name: MEMBERSHIP_USER, secretName: secretOf(MEMBERSHIP_USER), roles: ["root"] },
         ],
         passwordsDigest: credentials.passwordsDigest,
+        restoreSource: config.restore && restoreSourceId(config.restore.from),
         members: cluster.statefulSet,
         instanceLabels: cluster.instanceLabels,
     });
@@ -160,6 +163,18 @@ if (config.snapshots.enabled) {
         instanceLabels: cluster.instanceLabels,
     });
 }
+
+/**
+ * The lines the jobs log on success, which the Google Cloud alerts count: the backup's upload step prints
+ * `uploaded gs://<bucket>/<object> (<n> bytes)` once the verified snapshot is in the bucket
+ * (components/backup/upload-script.ts), the auth bootstrap `done: ...` once etcd is as declared
+ * (components/access/auth-bootstrap-script.ts). test/job-success-logs.test.ts holds them to the rendered jobs.
+ */
+const backupUploadedLog = (bucketName: pulumi.Input<string>) => ({
+    container: "upload",
+    line: pulumi.interpolate`^uploaded gs://${pulumi.output(bucketName).apply((bucket) => bucket.replace(/\./g, "[.]"))}/${BACKUP_PREFIX}/`,
+});
+const AUTH_CONVERGED_LOG = { container: "auth", line: "^done: " };
 
 function backups(): { bucketName: pulumi.Output<string>; jobLabels: Readonly<Record<string, string>> } {
     const project = gcpProject();
@@ -217,11 +232,15 @@ if (config.monitoring.enabled) {
         statefulSetName: cluster.statefulSet.metadata.name,
         replicas: config.replicas,
         dataClaimNames: cluster.dataClaimNames,
-        backup: config.backup.enabled
-            ? { cronJobName: BACKUP_CRON_JOB, intervalSeconds: longestScheduleIntervalSeconds(config.backup.schedule) }
-            : undefined,
+        dataVolumeName: cluster.dataVolumeName,
+        googleCloud: config.monitoring.flavor === "gmp" ? { project: gcpProject(), clusterName: config.monitoring.cluster! } : undefined,
+        backup: backupBucketName && {
+            cronJobName: BACKUP_CRON_JOB,
+            intervalSeconds: longestScheduleIntervalSeconds(config.backup.schedule),
+            successLog: backupUploadedLog(backupBucketName),
+        },
         authBootstrap: config.auth.enabled
-            ? { cronJobName: AUTH_CRON_JOB, intervalSeconds: longestScheduleIntervalSeconds(config.auth.schedule) }
+            ? { cronJobName: AUTH_CRON_JOB, intervalSeconds: longestScheduleIntervalSeconds(config.auth.schedule), successLog: AUTH_CONVERGED_LOG }
             : undefined,
         runbookBaseUrl: config.monitoring.runbookBaseUrl,
         instanceLabels: cluster.instanceLabels,

@@ -7,6 +7,7 @@ export * from "./backup/backup-bucket";
 export * from "./backup/backup-cron-job";
 export * from "./backup/bucket-workload-identity";
 export * from "./monitoring/etcd-monitoring";
+export { collectorPods } from "./monitoring/collector-objects";
 export * from "./monitoring/schedule-interval";
 export * from "./defrag/etcd-defragmentation";
 export * from "./access/auth-bootstrap";

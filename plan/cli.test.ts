@@ -1,8 +1,8 @@
 /**
- * The offline plan CLI as people and CI run it: a real process (ts-node --transpile-only
- * plan/cli.ts), its exit status (0 planned, 1 a mandatory policy violated, 2 usage, config or
- * program error), what it prints and what it writes. The prod run is the one the global setup made
- * (test/rendered-plan.ts); the other runs start together, since each costs seconds.
+ * The offline plan CLI as people and CI run it: a real process (`node -r plan/typescript-loader.js
+ * plan/cli.ts`, as `npm run plan` starts it), its exit status (0 planned, 1 a mandatory policy
+ * violated, 2 usage, config or program error), what it prints and what it writes. The prod run is
+ * the one the global setup made (test/rendered-plan.ts); the other runs start together.
  * Every way a configuration can be wrong is covered through the loader in stacks/load.test.ts;
  * here only that the CLI reports such problems, with the right status, and touches nothing.
  */
@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml, parseDocument } from "yaml";
-import { CliRun, findResource, parseManifests, PROJECT_DIR, renderedPlan, runPlanCliAsync } from "../test/rendered-plan";
+import { CliRun, findResource, parseManifests, PLAN_COMMAND, PROJECT_DIR, renderedPlan, runPlanCliAsync } from "../test/rendered-plan";
 
 jest.setTimeout(180_000);
 
@@ -98,6 +98,8 @@ describe("plan CLI refusals", () => {
     let previousOut: string;
     let previousFiles: Map<string, Buffer>;
     let previousSiblings: string[];
+    let brokenProject: string;
+    let brokenLine: number;
     const runs: Record<string, CliRun> = {};
     const outs: Record<string, string> = {};
 
@@ -131,7 +133,20 @@ describe("plan CLI refusals", () => {
             outs[name] = path.join(work, "out", name);
         }
 
+        // A copy of the project whose EtcdCluster throws, as a user's mistake in a component would.
+        brokenProject = path.join(work, "broken");
+        for (const entry of ["Pulumi.yaml", "Pulumi.prod.yaml", "index.ts", "package.json", "tsconfig.json", "components", "stacks", "plan", "policies"]) {
+            fs.cpSync(path.join(PROJECT_DIR, entry), path.join(brokenProject, entry), { recursive: true, filter: (source) => !source.endsWith(".test.ts") });
+        }
+        fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(brokenProject, "node_modules"));
+        const cluster = path.join(brokenProject, "components", "etcd", "cluster.ts");
+        const lines = fs.readFileSync(cluster, "utf8").split("\n");
+        brokenLine = lines.findIndex((line) => line.includes("super(")) + 2;
+        lines.splice(brokenLine - 1, 0, '        if (args.replicas > 0) throw new Error("a mistake in the cluster component");');
+        fs.writeFileSync(cluster, lines.join("\n"));
+
         const started = {
+            brokenProgram: runPlanCliAsync(["--stack", "prod", "--out", path.join(work, "out", "broken")], { command: PLAN_COMMAND.map((part) => part.replace(PROJECT_DIR, brokenProject)) }),
             badConfig: runPlanCliAsync(["--stack", "prod", "--config-file", badConfig, "--out", previousOut]),
             missingFile: runPlanCliAsync(["--stack", "prod", "--config-file", path.join(work, "Pulumi.absent.yaml"), "--out", outs.missingFile]),
             syntax: runPlanCliAsync(["--stack", "prod", "--config-file", syntaxError, "--out", outs.syntax]),
@@ -157,6 +172,14 @@ describe("plan CLI refusals", () => {
         expect(stderr).toMatch(/apisix-etcd:tls\.issuer: expected the cert-manager issuer .* with mode "cert-manager"/);
         expect(stderr).toMatch(/apisix-etcd:auth\.apisixPrefix: expected a key prefix that is a path such as "\/apisix".*got "apisix\/"/);
         expect(stdout).not.toContain("Wrote");
+    });
+
+    test("a program error: exit 2, the error and the TypeScript file and line that threw it", () => {
+        const { status, stderr } = runs.brokenProgram;
+        expect(status).toBe(2);
+        expect(stderr).toContain("plan failed: a mistake in the cluster component");
+        expect(stderr).toMatch(new RegExp(`^    at new EtcdCluster \\(components/etcd/cluster\\.ts:${brokenLine}:\\d+\\)$`, "m"));
+        expect(fs.existsSync(path.join(work, "out", "broken"))).toBe(false);
     });
 
     test("a failed run leaves the previous output folder byte for byte, and no staging folder beside it", () => {

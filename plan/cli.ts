@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { replaceDirectory } from "./output-dir";
-import { PolicyPackConfig, PolicyPackProcess } from "./policy-pack";
-import { planFiles, planStack, projectName } from "./stack-plan";
+import { PolicyPackConfig } from "./policy-pack";
+import { planFiles, planStack } from "./stack-plan";
 import { planSummary } from "./summary";
 
 /**
@@ -69,17 +69,11 @@ function readPolicyPackConfig(file: string | undefined): PolicyPackConfig {
 
 async function main(): Promise<number> {
     const args = options();
-    const pack = new PolicyPackProcess(POLICY_PACK_DIR, { PULUMI_NODEJS_STACK: args.stack, PULUMI_NODEJS_PROJECT: projectName(PROJECT_DIR) });
-    try {
-        const plan = await planStack(args, { projectDir: PROJECT_DIR, pack, packConfig: args.packConfig });
-        replaceDirectory(args.out, planFiles(plan));
-        console.log(planSummary(plan));
-        console.log(`Wrote ${path.join(path.relative(process.cwd(), args.out), "manifests.yaml")} and plan.json`);
-        return plan.violations.some((violation) => violation.enforcementLevel === "mandatory") ? 1 : 0;
-    } finally {
-        // The pack's process never outlives the plan, whatever failed.
-        await pack.stop();
-    }
+    const plan = await planStack(args, { projectDir: PROJECT_DIR, packDir: POLICY_PACK_DIR, packConfig: args.packConfig });
+    replaceDirectory(args.out, planFiles(plan));
+    console.log(planSummary(plan));
+    console.log(`Wrote ${path.join(path.relative(process.cwd(), args.out), "manifests.yaml")} and plan.json`);
+    return plan.violations.some((violation) => violation.enforcementLevel === "mandatory") ? 1 : 0;
 }
 
 main().then(

@@ -1,7 +1,3 @@
-import * as grpc from "@grpc/grpc-js";
-import { ChildProcess, spawn } from "child_process";
-import * as path from "path";
-import * as analyzerRpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
@@ -31,7 +27,7 @@ export interface StackIdentity {
 /** Per-policy configuration, as given to `pulumi preview --policy-pack-config`. */
 export type PolicyPackConfig = Record<string, { enforcementLevel?: EnforcementLevel; [property: string]: unknown }>;
 
-/** The policy pack could not be started or did not answer. */
+/** The policy pack could not be started or loaded, or did not answer. */
 export class PolicyPackError extends Error {
     constructor(message: string) {
         super(message);
@@ -47,63 +43,33 @@ const LEVELS: Record<number, EnforcementLevel> = {
 };
 const LEVEL_CODES = Object.fromEntries(Object.entries(LEVELS).map(([code, level]) => [level, Number(code)])) as Record<EnforcementLevel, number>;
 
-/** How long the pack may take to start: a TypeScript pack is type-checked by ts-node first. */
-const START_TIMEOUT_MS = 60_000;
-
-function call<Req, Res>(method: (request: Req, callback: (error: grpc.ServiceError | null, response: Res) => void) => unknown, request: Req): Promise<Res> {
-    return new Promise((resolve, reject) => method(request, (error, response) => (error ? reject(error) : resolve(response))));
+/** The analyzer service a policy pack serves: the calls the Pulumi CLI makes, in its protobuf messages. */
+export interface AnalyzerService {
+    getAnalyzerInfo(request: Empty): Promise<analyzer.AnalyzerInfo>;
+    configure(request: analyzer.ConfigureAnalyzerRequest): Promise<unknown>;
+    configureStack(request: analyzer.AnalyzerStackConfigureRequest): Promise<unknown>;
+    analyze(request: analyzer.AnalyzeRequest): Promise<analyzer.AnalyzeResponse>;
+    analyzeStack(request: analyzer.AnalyzeStackRequest): Promise<analyzer.AnalyzeResponse>;
 }
 
 /**
- * A policy pack run the way the Pulumi CLI runs one: the SDK's `run-policy-pack` host loads the
- * pack's folder in a process of its own, and the analyzer protocol (gRPC) carries the resources to
- * it and the violations back.
+ * A policy pack driven the way the Pulumi CLI drives one during `pulumi preview --policy-pack`:
+ * configured for the stack, then asked about each resource and about the whole stack. How the
+ * calls reach the pack (another process over gRPC, or this one) is the service's business.
  */
-export class PolicyPackProcess {
+export class PolicyPackClient {
     /** The pack holds one stack's configuration at a time: judgements queue behind each other. */
     private queue: Promise<unknown> = Promise.resolve();
-    /** Connected once the pack serves; a TypeScript pack is type-checked by ts-node first. */
-    private readonly client: Promise<analyzerRpc.AnalyzerClient>;
-    private readonly child: ChildProcess;
 
-    /** Starts the pack in `packDir`; it can be stopped at any time, also while it is starting. */
-    constructor(packDir: string, env: NodeJS.ProcessEnv = {}) {
-        const host = path.join(path.dirname(require.resolve("@pulumi/pulumi/package.json")), "cmd", "run-policy-pack");
-        // The engine address is required by the host's command line; the pack itself never calls it.
-        this.child = spawn(process.execPath, [host, "127.0.0.1:0", "."], {
-            cwd: packDir,
-            env: { ...process.env, ...env },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stderr = "";
-        this.child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        this.client = new Promise<analyzerRpc.AnalyzerClient>((resolve, reject) => {
-            let stdout = "";
-            const timer = setTimeout(() => {
-                this.child.kill("SIGKILL");
-                reject(new PolicyPackError(`the policy pack in ${packDir} did not start within ${START_TIMEOUT_MS / 1000} s`));
-            }, START_TIMEOUT_MS);
-            this.child.stdout!.on("data", (chunk: Buffer) => {
-                stdout += chunk.toString();
-                const port = /^(\d+)\s*$/m.exec(stdout)?.[1];
-                if (port) {
-                    clearTimeout(timer);
-                    resolve(new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
-                }
-            });
-            this.child.on("exit", (code, signal) => {
-                clearTimeout(timer);
-                reject(new PolicyPackError(`the policy pack in ${packDir} exited (${signal ?? `status ${code}`}) before serving:\n${stderr.trim()}`));
-            });
-        });
-        // Whoever uses the pack sees why it failed; an unused pack must not crash the process.
-        this.client.catch(() => undefined);
+    /** `service` may still be starting; whoever uses the pack sees why it failed. */
+    constructor(private readonly service: Promise<AnalyzerService>) {
+        // An unused pack must not crash the process.
+        service.catch(() => undefined);
     }
 
     /** The pack's policies with their default enforcement levels and config schemas. */
     async info(): Promise<analyzer.AnalyzerInfo> {
-        const client = await this.client;
-        return call(client.getAnalyzerInfo.bind(client), new Empty());
+        return (await this.service).getAnalyzerInfo(new Empty());
     }
 
     /**
@@ -126,8 +92,8 @@ export class PolicyPackProcess {
             policyConfig.setProperties(Struct.fromJavaScript({ ...defaults, ...properties } as Record<string, never>));
             request.getPolicyconfigMap().set(policy.getName(), policyConfig);
         }
-        const client = await this.client;
-        await call(client.configure.bind(client), request);
+        const service = await this.service;
+        await service.configure(request);
 
         const stackRequest = new analyzer.AnalyzerStackConfigureRequest();
         stackRequest.setStack(stack.stack);
@@ -136,12 +102,12 @@ export class PolicyPackProcess {
         for (const [key, value] of Object.entries(stack.tags ?? {})) {
             stackRequest.getTagsMap().set(key, value);
         }
-        await call(client.configureStack.bind(client), stackRequest);
+        await service.configureStack(stackRequest);
     }
 
     /** Every resource on its own (`Analyze`), then the whole stack (`AnalyzeStack`), as a preview does. */
     private async analyze(resources: readonly RegisteredResource[]): Promise<PolicyViolation[]> {
-        const client = await this.client;
+        const service = await this.service;
         const byUrn = new Map(resources.map((resource) => [resource.urn, resource]));
         const options = (resource: RegisteredResource) => {
             const result = new analyzer.AnalyzerResourceOptions();
@@ -160,7 +126,7 @@ export class PolicyPackProcess {
             request.setUrn(resource.urn);
             request.setProperties(Struct.fromJavaScript(resource.inputs as Record<string, never>));
             request.setOptions(options(resource));
-            responses.push({ response: await call(client.analyze.bind(client), request), analyzed: resource });
+            responses.push({ response: await service.analyze(request), analyzed: resource });
         }
         const stackRequest = new analyzer.AnalyzeStackRequest();
         stackRequest.setResourcesList(
@@ -176,7 +142,7 @@ export class PolicyPackProcess {
                 return item;
             }),
         );
-        responses.push({ response: await call(client.analyzeStack.bind(client), stackRequest) });
+        responses.push({ response: await service.analyzeStack(stackRequest) });
 
         return responses.flatMap(({ response, analyzed }) =>
             response.getDiagnosticsList().map((diagnostic) => {
@@ -203,16 +169,5 @@ export class PolicyPackProcess {
         });
         this.queue = verdict.catch(() => undefined);
         return verdict;
-    }
-
-    /** Stops the pack's process (by its process id), whether it is serving or still starting. */
-    async stop(): Promise<void> {
-        this.client.then((client) => client.close(), () => undefined);
-        if (this.child.exitCode !== null || this.child.signalCode !== null) {
-            return;
-        }
-        const exited = new Promise((resolve) => this.child.once("exit", resolve));
-        this.child.kill("SIGTERM");
-        await exited;
     }
 }

@@ -1,4 +1,7 @@
+import "./deferred-sdk-modules";
 import * as pulumi from "@pulumi/pulumi";
+import { ProgramError } from "./program-error";
+import { programFrames } from "./program-frames";
 import { RecordingMonitor, RegisteredResource } from "./recording-monitor";
 import { StackFileConfig } from "./stack-file";
 
@@ -15,14 +18,6 @@ export interface ProgramRunArgs extends StackFileConfig {
     readonly programDir: string;
     readonly project: string;
     readonly stack: string;
-}
-
-/** The program itself failed: its config loader refused the config, or a component threw. */
-export class ProgramError extends Error {
-    constructor(readonly causes: readonly unknown[]) {
-        super(causes.map((cause) => (cause instanceof Error ? cause.message : String(cause))).join("\n"));
-        this.name = "ProgramError";
-    }
 }
 
 /**
@@ -96,14 +91,21 @@ export function declareUnderMocks(stack: MockStack, declare: () => void): Promis
 /**
  * Runs the Pulumi program for a stack under the mock runtime. The program's own modules are loaded
  * afresh each time, so several stacks can be planned one after another in one process; the
- * libraries in node_modules stay loaded, which is what makes the later runs fast.
+ * libraries in node_modules stay loaded, and the loader keeps what it compiled, which is what
+ * makes the later runs fast. An error the program threw says where, in the TypeScript it wrote.
  */
-export function runProgram(args: ProgramRunArgs): Promise<RegisteredResource[]> {
-    return declareUnderMocks(args, () => {
-        keepCompiledModules(args.programDir);
-        forgetProgramModules(args.programDir);
-        require(args.programDir);
-    });
+export async function runProgram(args: ProgramRunArgs): Promise<RegisteredResource[]> {
+    try {
+        return await declareUnderMocks(args, () => {
+            forgetProgramModules(args.programDir);
+            require(args.programDir);
+        });
+    } catch (error) {
+        if (!(error instanceof ProgramError)) throw error;
+        throw new ProgramError(
+            error.causes.map((cause) => (cause instanceof Error ? [cause.message, ...programFrames(cause, args.programDir)].join("\n") : cause)),
+        );
+    }
 }
 
 /** The program's own modules: not its libraries, nor this planner. */
@@ -115,38 +117,4 @@ function forgetProgramModules(programDir: string): void {
     for (const file of Object.keys(require.cache).filter((file) => isProgramModule(programDir, file))) {
         delete require.cache[file];
     }
-}
-
-/** The JavaScript ts-node made of each of the program's modules, by file. */
-const compiledModules = new Map<string, string>();
-let keepingCompiledModules = false;
-
-type ModuleLoader = (module: { _compile(code: string, file: string): unknown }, file: string) => void;
-
-/**
- * ts-node compiles a module each time it is loaded, and the program's modules are loaded again for
- * every stack: keep what it compiled the first time (the files do not change during a plan). A no-op
- * where no TypeScript loader is registered.
- */
-function keepCompiledModules(programDir: string): void {
-    const extensions = require.extensions as unknown as Record<string, ModuleLoader | undefined>;
-    const load = extensions[".ts"];
-    if (keepingCompiledModules || !load) return;
-    keepingCompiledModules = true;
-    extensions[".ts"] = (module, file) => {
-        const compiled = compiledModules.get(file);
-        if (compiled !== undefined) {
-            module._compile(compiled, file);
-            return;
-        }
-        if (isProgramModule(programDir, file)) {
-            // ts-node wraps _compile to hand it the compiled code; wrapped beneath, this sees that code.
-            const compile = module._compile.bind(module);
-            module._compile = (code, compiledFile) => {
-                compiledModules.set(compiledFile, code);
-                return compile(code, compiledFile);
-            };
-        }
-        load(module, file);
-    };
 }

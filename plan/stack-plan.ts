@@ -2,11 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { kubernetesManifests, Manifest, manifestsYaml } from "./manifests";
-import { PolicyPackConfig, PolicyPackProcess, PolicyViolation } from "./policy-pack";
-import { runProgramsInChild } from "./program-process";
+import { PolicyPackConfig, PolicyViolation } from "./policy-pack";
+import { ProgramError } from "./program-error";
 import { RegisteredResource } from "./recording-monitor";
 import { redactSecrets } from "./secrets";
-import { readStackFile } from "./stack-file";
+import { readStackFile, StackFileError } from "./stack-file";
 
 /** What `pulumi preview --policy-pack` would show for one stack. */
 export interface StackPlan {
@@ -29,8 +29,8 @@ export interface StackRequest {
 export interface PlanContext {
     /** The Pulumi project's folder (Pulumi.yaml, index.ts). */
     readonly projectDir: string;
-    /** The policy pack (it may still be starting); one pack judges the stacks in turn. */
-    readonly pack: PolicyPackProcess;
+    /** The policy pack's folder (PulumiPolicy.yaml); one pack judges the stacks in turn. */
+    readonly packDir: string;
     readonly packConfig?: PolicyPackConfig;
 }
 
@@ -43,32 +43,28 @@ export function projectName(projectDir: string): string {
 }
 
 /**
- * Runs the program for each stack (one after the other, in one child process) and judges what each
- * registered with the pack. A stack whose config or program fails gets its error in its place.
+ * Runs the program for each stack, one after the other in this process, and judges what each
+ * registered with the pack, loaded into this process too (plan/policy-pack-in-process.ts). A stack
+ * whose config or program fails gets its error in its place. The SDK and the pack are loaded once
+ * a stack file has been read: a refused file is reported at once.
  */
 export async function planStacks(requests: readonly StackRequest[], context: PlanContext): Promise<(StackPlan | Error)[]> {
     const project = projectName(context.projectDir);
-    const runs = requests.map((request) => {
-        try {
-            return { ...readStackFile(request.configFile), programDir: context.projectDir, project, stack: request.stack };
-        } catch (error) {
-            return error as Error;
-        }
-    });
-    const runnable = runs.filter((run): run is Exclude<typeof run, Error> => !(run instanceof Error));
-    // The pack type-checks for seconds when it starts, while the programs run.
-    const results = runnable.length > 0 ? await runProgramsInChild(runnable) : [];
-    const resultOf = new Map(runnable.map((run, index) => [run, results[index]]));
     const plans: (StackPlan | Error)[] = [];
-    for (const [index, run] of runs.entries()) {
-        const result = run instanceof Error ? run : resultOf.get(run)!;
-        if (result instanceof Error) {
-            plans.push(result);
+    for (const request of requests) {
+        let resources: RegisteredResource[];
+        try {
+            const config = readStackFile(request.configFile);
+            const { runProgram } = await import("./program-run");
+            resources = await runProgram({ ...config, programDir: context.projectDir, project, stack: request.stack });
+        } catch (error) {
+            if (!(error instanceof StackFileError || error instanceof ProgramError)) throw error;
+            plans.push(error);
             continue;
         }
-        const request = requests[index];
-        const violations = await context.pack.judge({ stack: request.stack, project, tags: request.tags }, context.packConfig ?? {}, result);
-        plans.push({ stack: request.stack, project, resources: result, manifests: kubernetesManifests(result), violations });
+        const { inProcessPolicyPack } = await import("./policy-pack-in-process");
+        const violations = await inProcessPolicyPack(context.packDir).judge({ stack: request.stack, project, tags: request.tags }, context.packConfig ?? {}, resources);
+        plans.push({ stack: request.stack, project, resources, manifests: kubernetesManifests(resources), violations });
     }
     return plans;
 }

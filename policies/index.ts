@@ -5,6 +5,7 @@ import { headlessPeerDiscovery } from "./rules/headless-peer-discovery";
 import { memberAntiAffinity } from "./rules/member-anti-affinity";
 import { memberAuthentication } from "./rules/member-authentication";
 import { memberDataOnVolumeClaims } from "./rules/member-data-on-volume-claims";
+import { memberMemoryHeadroom } from "./rules/member-memory-headroom";
 import { memberResources } from "./rules/member-resources";
 import { noPlainCredentials } from "./rules/no-plain-credentials";
 import { parallelMemberStart } from "./rules/parallel-member-start";
@@ -39,6 +40,7 @@ new PolicyPack("apisix-etcd", {
         backupBucket,
         pinnedImages,
         memberResources,
+        memberMemoryHeadroom,
         protectedMembers,
         memberAuthentication,
         peerMutualTls,

@@ -4,9 +4,14 @@ import * as path from "path";
 import { readStackFile } from "../plan/stack-file";
 import { CONFIG_NAMESPACE, loadStackConfig, StackConfigError } from "./load";
 
-/** Config as Pulumi hands it over: namespaced keys, every value a string (structured ones as JSON). */
-const config = (values: Record<string, unknown>): Record<string, string> =>
-    Object.fromEntries(Object.entries(values).map(([key, value]) => [`${CONFIG_NAMESPACE}:${key}`, typeof value === "string" ? value : JSON.stringify(value)]));
+/** The one key without a default (with GKE's managed Prometheus, the default flavor): the GKE cluster's name. */
+const MINIMAL: Record<string, string> = { [`${CONFIG_NAMESPACE}:monitoring`]: JSON.stringify({ cluster: "apisix-prod" }) };
+
+/** Config as Pulumi hands it over: namespaced keys, every value a string (structured ones as JSON); the minimal stack's unless given. */
+const config = (values: Record<string, unknown>): Record<string, string> => ({
+    ...MINIMAL,
+    ...Object.fromEntries(Object.entries(values).map(([key, value]) => [`${CONFIG_NAMESPACE}:${key}`, typeof value === "string" ? value : JSON.stringify(value)])),
+});
 
 /** The problems loadStackConfig reports for `values`; fails the test when it accepts them. */
 function problemsOf(values: Record<string, string>): { key: string; message: string }[] {
@@ -20,32 +25,32 @@ function problemsOf(values: Record<string, string>): { key: string; message: str
 }
 
 describe("loadStackConfig: good configuration", () => {
-    test("an empty stack gets every documented default", () => {
-        const loaded = loadStackConfig({});
+    test("a stack with only the GKE cluster's name gets every documented default", () => {
+        const loaded = loadStackConfig(MINIMAL);
         expect(loaded).toMatchObject({
             replicas: 3,
             image: "gcr.io/etcd-development/etcd:v3.5.33",
             antiAffinity: "required",
             zoneSpread: "preferred",
             storage: { size: "20Gi", className: "apisix-etcd-ssd" },
-            resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
             quotaBackendBytes: 4 * 2 ** 30,
             autoCompaction: { mode: "periodic", retention: "1h" },
             clusterDomain: "cluster.local",
             clientNamespaces: ["apisix"],
-            monitoringNamespace: "gmp-system",
             protect: true,
             backup: { enabled: true, retentionDays: 30, location: "EU" },
             snapshots: { enabled: true, keep: 7 },
             auth: { enabled: true, apisixPrefix: "/apisix", apisixNamespace: "apisix", tokenTtl: "10m" },
             tls: { mode: "self-signed", clientTls: true, validityDays: 365 },
         });
+        // The members' resources are sized from the quota where they are declared (components/memory-sizing.ts).
+        expect(loaded.resources).toBeUndefined();
         expect(typeof loaded.backup.schedule).toBe("string");
         expect(typeof loaded.snapshots.schedule).toBe("string");
     });
 
     test("each TLS mode keeps only its own settings, with their defaults", () => {
-        const tls = (value: unknown) => loadStackConfig({ "apisix-etcd:tls": JSON.stringify(value) }).tls;
+        const tls = (value: unknown) => loadStackConfig(config({ tls: value })).tls;
         expect(tls({ mode: "off" })).toEqual({ mode: "off" });
         expect(tls({ mode: "off", clientTls: false })).toEqual({ mode: "off" });
         expect(tls({ clientTls: false })).toEqual({ mode: "self-signed", clientTls: false, validityDays: 365 });
@@ -56,8 +61,16 @@ describe("loadStackConfig: good configuration", () => {
         });
     });
 
+    test("a token TTL of 5 minutes or more is kept as written", () => {
+        const ttl = (tokenTtl: string) => loadStackConfig(config({ auth: { tokenTtl } })).auth.tokenTtl;
+        expect(ttl("5m")).toBe("5m");
+        expect(ttl("300s")).toBe("300s");
+        expect(ttl("1h30m")).toBe("1h30m");
+    });
+
     test("values arrive as Pulumi's strings and are parsed to their types", () => {
         const loaded = loadStackConfig({
+            ...MINIMAL,
             "apisix-etcd:replicas": "5",
             "apisix-etcd:protect": "false",
             "apisix-etcd:quotaBackendBytes": "2Gi",
@@ -72,7 +85,7 @@ describe("loadStackConfig: good configuration", () => {
         expect(loaded.quotaBackendBytes).toBe(2 * 2 ** 30); // etcd gets bytes, not "2Gi"
         expect(loaded.image).toMatch(/@sha256:(ab){32}$/);
         // A partial object keeps the defaults of the keys it leaves out.
-        expect(loaded.storage).toEqual({ ...loadStackConfig({}).storage, size: "50Gi" });
+        expect(loaded.storage).toEqual({ ...loadStackConfig(MINIMAL).storage, size: "50Gi" });
         expect(loaded.clientNamespaces).toEqual(["apisix", "apisix-canary"]);
         expect(loaded.autoCompaction).toEqual({ mode: "revision", retention: "1000" });
         expect(loaded.backup).toMatchObject({ enabled: false, retentionDays: 90, schedule: "@daily", location: "EU" });
@@ -89,6 +102,7 @@ describe("loadStackConfig: good configuration", () => {
 
     test("keys of other namespaces belong to providers and are ignored", () => {
         const loaded = loadStackConfig({
+            ...MINIMAL,
             "kubernetes:context": "gke_prod",
             "gcp:project": "my-project",
             "gcp:replicas": "not-a-number",
@@ -136,7 +150,12 @@ describe("loadStackConfig: bad configuration names the key and what was expected
         ["cluster domain", { clusterDomain: "Cluster_Local" }, "apisix-etcd:clusterDomain", 'expected a DNS domain such as "cluster.local"'],
         ["client namespace in a list", { clientNamespaces: ["apisix", "Bad NS"] }, "apisix-etcd:clientNamespaces.1", 'got "Bad NS"'],
         ["client namespaces not a list", { clientNamespaces: "apisix" }, "apisix-etcd:clientNamespaces", "expected array"],
-        ["monitoring namespace", { monitoringNamespace: "gmp_system" }, "apisix-etcd:monitoringNamespace", "expected a lower-case DNS label"],
+        ["monitoring namespace", { monitoring: { flavor: "prometheus-operator", namespace: "Monitoring" } }, "apisix-etcd:monitoring.namespace", "expected a lower-case DNS label"],
+        ["gmp without the GKE cluster's name", { monitoring: {} }, "apisix-etcd:monitoring.cluster", "expected the GKE cluster's name with flavor \"gmp\""],
+        ["a GKE cluster name with upper case", { monitoring: { cluster: "Prod" } }, "apisix-etcd:monitoring.cluster", "expected a GKE cluster name"],
+        ["a GKE cluster name with a Prometheus Operator", { monitoring: { flavor: "prometheus-operator", namespace: "monitoring", cluster: "prod" } }, "apisix-etcd:monitoring.cluster", 'only read with flavor "gmp"'],
+        ["prometheus-operator without its namespace", { monitoring: { flavor: "prometheus-operator" } }, "apisix-etcd:monitoring.namespace", 'expected the namespace of the Prometheus'],
+        ["a monitoring namespace with GKE's managed collection", { monitoring: { cluster: "prod", namespace: "gmp-system" } }, "apisix-etcd:monitoring.namespace", 'only read with flavor "prometheus-operator"'],
         ["protect a word", { protect: "yes" }, "apisix-etcd:protect", "expected boolean"],
         ["backup schedule minute", { backup: { schedule: "61 * * * *" } }, "apisix-etcd:backup.schedule", 'expected a cron schedule: the minute field "61"'],
         ["backup retention zero", { backup: { retentionDays: 0 } }, "apisix-etcd:backup.retentionDays", "expected an integer from 1 to 3650"],
@@ -149,6 +168,8 @@ describe("loadStackConfig: bad configuration names the key and what was expected
         ["auth prefix with a space", { auth: { apisixPrefix: "/api six" } }, "apisix-etcd:auth.apisixPrefix", "expected a key prefix"],
         ["auth namespace", { auth: { apisixNamespace: "APISIX" } }, "apisix-etcd:auth.apisixNamespace", "expected a lower-case DNS label"],
         ["token ttl prose", { auth: { tokenTtl: "ten minutes" } }, "apisix-etcd:auth.tokenTtl", 'expected a duration such as "10m"'],
+        ["token ttl below APISIX's renewal", { auth: { tokenTtl: "4m59s" } }, "apisix-etcd:auth.tokenTtl", 'expected at least "5m": APISIX renews its token only every 3 to 4 minutes, got "4m59s"'],
+        ["token ttl in seconds below 5 minutes", { auth: { tokenTtl: "240s" } }, "apisix-etcd:auth.tokenTtl", 'expected at least "5m"'],
         ["auth enabled a word", { auth: { enabled: "on" } }, "apisix-etcd:auth.enabled", "expected boolean"],
         ["tls mode", { tls: { mode: "sometimes" } }, "apisix-etcd:tls.mode", '"off"|"self-signed"|"cert-manager"'],
         ["cert-manager without an issuer", { tls: { mode: "cert-manager" } }, "apisix-etcd:tls.issuer", 'expected the cert-manager issuer of the members\' certificate'],
@@ -214,7 +235,7 @@ describe("loadStackConfig: unknown keys", () => {
     test("the allowed keys listed are those of the level the unknown key is at", () => {
         const [problem] = problemsOf(config({ storage: { zone: "a" } }));
         const allowed = /allowed here: (.*)$/.exec(problem.message)![1].split(", ");
-        expect(allowed).toEqual(Object.keys(loadStackConfig({}).storage));
+        expect(allowed).toEqual(Object.keys(loadStackConfig(MINIMAL).storage));
         expect(allowed).not.toContain("replicas");
     });
 });
@@ -228,7 +249,17 @@ describe("loadStackConfig through a stack file on disk", () => {
         const file = path.join(dir, "Pulumi.t.yaml");
         fs.writeFileSync(
             file,
-            ["config:", "  apisix-etcd:replicas: 5", "  apisix-etcd:protect: false", "  apisix-etcd:storage:", "    size: 5Gi", "  kubernetes:namespace: other", ""].join("\n"),
+            [
+                "config:",
+                "  apisix-etcd:replicas: 5",
+                "  apisix-etcd:protect: false",
+                "  apisix-etcd:storage:",
+                "    size: 5Gi",
+                "  apisix-etcd:monitoring:",
+                "    cluster: prod",
+                "  kubernetes:namespace: other",
+                "",
+            ].join("\n"),
         );
         const loaded = loadStackConfig(readStackFile(file).config);
         expect(loaded).toMatchObject({ replicas: 5, protect: false, storage: { size: "5Gi", className: "apisix-etcd-ssd" } });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cronProblem } from "./cron";
-import { parseQuantity } from "./quantity";
+import { parseQuantity } from "../policies/kubernetes-quantity";
 
 /**
  * The stack's configuration (keys under `apisix-etcd:` in Pulumi.<stack>.yaml) and its defaults.
@@ -70,7 +70,19 @@ const keyPrefix = z.string().regex(/^(\/[A-Za-z0-9._-]+)+$/, {
 /** Go duration, as etcd reads its token TTL. */
 const goDuration = z.string().regex(/^(\d+(h|m|s))+$/, {
     error: (issue) => `expected a duration such as "10m" or "1h30m", got ${JSON.stringify(issue.input)}`,
+    // What is not a duration has no length to compare.
+    abort: true,
 });
+
+/** Seconds in a duration that {@link goDuration} accepted. */
+const durationSeconds = (text: string): number =>
+    [...text.matchAll(/(\d+)(h|m|s)/g)].reduce((sum, [, amount, unit]) => sum + Number(amount) * { h: 3600, m: 60, s: 1 }[unit as "h" | "m" | "s"], 0);
+
+/**
+ * APISIX's etcd client (lua-resty-etcd) renews its token every 3 to 4 minutes whatever the TTL, and does
+ * not authenticate again when etcd refuses an expired token: a shorter TTL breaks its config sync.
+ */
+const MIN_TOKEN_TTL_SECONDS = 5 * 60;
 
 /** DNS subdomain (RFC 1123): what Kubernetes accepts as the name of most objects, cert-manager issuers among them. */
 const dnsSubdomain = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
@@ -140,12 +152,11 @@ export const stackConfigSchema = z.strictObject({
         })
         .prefault({}),
     /**
-     * Requests and limits of the etcd container. Given as a whole: a `resources` key replaces these
-     * defaults entirely, so what the file says is what the pods get.
+     * Requests and limits of the etcd container, given as a whole: what the file says is what the pods
+     * get. Unset, they are sized from `quotaBackendBytes` (components/memory-sizing.ts: 500m CPU, and
+     * the quota plus the larger of 1Gi and half the quota as memory request and limit).
      */
-    resources: z
-        .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
-        .default({ requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } }),
+    resources: z.strictObject({ requests: resourceList.optional(), limits: resourceList.optional() }).optional(),
     /** etcd's backend size limit; beyond 8Gi etcd itself warns that it is untested. */
     quotaBackendBytes: byteQuantity(8 * GIB, "8Gi").prefault("4Gi"),
     autoCompaction: z
@@ -164,8 +175,6 @@ export const stackConfigSchema = z.strictObject({
         .default("cluster.local"),
     /** Namespaces whose pods may reach the client port 2379. */
     clientNamespaces: z.array(dnsLabel).default(["apisix"]),
-    /** Namespace of the metrics collector allowed to scrape port 2381 (GKE managed Prometheus). */
-    monitoringNamespace: dnsLabel.default("gmp-system"),
     /**
      * etcd authentication (components/access): a `root` user, a user for APISIX that may read and write
      * only `apisixPrefix`, and users for the backup and defragmentation jobs, with generated passwords
@@ -179,7 +188,12 @@ export const stackConfigSchema = z.strictObject({
             /** APISIX's namespace, where the Secret with its etcd user name and password is put. */
             apisixNamespace: dnsLabel.default("apisix"),
             /** How long a token stays valid; clients authenticate again when theirs expires. */
-            tokenTtl: goDuration.default("10m"),
+            tokenTtl: goDuration
+                .refine((text) => durationSeconds(text) >= MIN_TOKEN_TTL_SECONDS, {
+                    error: (issue) =>
+                        `expected at least "5m": APISIX renews its token only every 3 to 4 minutes, got ${JSON.stringify(issue.input)}`,
+                })
+                .default("10m"),
             /**
              * When the users and roles are converged again besides every `pulumi up` (hourly by default):
              * repairs what a restore from an older snapshot brought back.
@@ -241,7 +255,7 @@ export const stackConfigSchema = z.strictObject({
             location: z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'expected a GCS location such as "EU" or "europe-west1"' }).default("EU"),
             /** Name of the backup bucket; default `<gcp:project>-apisix-etcd-backups` (bucket names are global). */
             bucket: gcsBucketName.optional(),
-            /** Image with bash and gcloud that uploads the verified snapshots (and downloads one to restore). */
+            /** Image with bash, GNU coreutils and curl that uploads the verified snapshots (and downloads one to restore) through GCS's JSON API. */
             cloudSdkImage: imageReference.default("gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim"),
         })
         .prefault({}),
@@ -271,13 +285,28 @@ export const stackConfigSchema = z.strictObject({
     /**
      * Scraping the members and alerting on them (components/monitoring/alert-rules.ts has the alerts
      * and their thresholds). `gmp`: GKE's managed Prometheus (PodMonitoring, Rules). `prometheus-operator`:
-     * a Prometheus run by the Prometheus Operator (PodMonitor, PrometheusRule); set `monitoringNamespace`
-     * to its namespace and `labels` to what it selects PodMonitors and PrometheusRules by.
+     * a Prometheus run by the Prometheus Operator (PodMonitor, PrometheusRule); set `namespace` to its
+     * namespace and `labels` to what it selects PodMonitors and PrometheusRules by.
      */
     monitoring: z
         .strictObject({
             enabled: z.boolean().default(true),
             flavor: z.enum(["gmp", "prometheus-operator"]).default("gmp"),
+            /**
+             * `prometheus-operator` only: the namespace of the Prometheus, the one allowed to scrape port 2381.
+             * GKE's managed collection has namespaces of its own (gmp-system, gke-gmp-system on Autopilot).
+             */
+            namespace: dnsLabel.optional(),
+            /**
+             * `gmp` only (and required there): the GKE cluster's name, as Google Cloud labels the cluster's logs and
+             * metrics. The alerts on volumes and CronJobs are Cloud Monitoring alert policies that select by it.
+             */
+            cluster: z
+                .string()
+                .regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, {
+                    error: (issue) => `expected a GKE cluster name (a-z, 0-9 and '-', starting with a letter, at most 40 characters), got ${JSON.stringify(issue.input)}`,
+                })
+                .optional(),
             /** Where alerts link to docs/runbooks.md (each alert to its section): best a URL your on-call can open. */
             runbookBaseUrl: z
                 .string()
@@ -285,6 +314,25 @@ export const stackConfigSchema = z.strictObject({
                 .default("docs/runbooks.md"),
             /** Labels added to the scrape configuration and the rules, e.g. `release: kube-prometheus-stack`. */
             labels: z.record(z.string(), z.string()).default({}),
+        })
+        .superRefine((monitoring, ctx) => {
+            const problem = (message: string) => ctx.addIssue({ code: "custom", path: ["namespace"], message });
+            if (monitoring.flavor === "prometheus-operator" && monitoring.enabled && monitoring.namespace === undefined) {
+                problem('expected the namespace of the Prometheus that scrapes the members with flavor "prometheus-operator"');
+            }
+            if (monitoring.flavor === "gmp" && monitoring.enabled && monitoring.cluster === undefined) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["cluster"],
+                    message: 'expected the GKE cluster\'s name with flavor "gmp": the alerts on volumes and CronJobs are Cloud Monitoring alert policies that select by it',
+                });
+            }
+            if (monitoring.flavor !== "gmp" && monitoring.cluster !== undefined) {
+                ctx.addIssue({ code: "custom", path: ["cluster"], message: 'only read with flavor "gmp"' });
+            }
+            if (monitoring.flavor === "gmp" && monitoring.namespace !== undefined) {
+                problem('only read with flavor "prometheus-operator" (GKE\'s managed collection runs in gmp-system, or gke-gmp-system on Autopilot)');
+            }
         })
         .prefault({}),
     /**

@@ -2,13 +2,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { PolicyPackProcess } from "../plan/policy-pack";
-import { planStacks, StackPlan } from "../plan/stack-plan";
+import { PolicyPackProcess } from "../plan/policy-pack-process";
+import { planStacksInChild } from "../plan/program-process";
+import type { StackPlan } from "../plan/stack-plan";
 
 /**
- * End to end: each variant of the prod stack runs through the real program and the real pack (its
- * own entry point, served over the analyzer protocol), as `npm run plan` and `pulumi preview
- * --policy-pack` run them. One pack process judges every variant, to keep the suite fast.
+ * End to end: each variant of the prod stack runs through the real program and the real pack, as
+ * `npm run plan` runs them (the pack loaded beside the program, two program hosts planning half of
+ * the variants each). The same pack started exactly as `pulumi preview --policy-pack` starts it
+ * (`run-policy-pack`, type-checked, over the analyzer protocol) judges the resources of a few
+ * variants again, and must say the same: outside production, tagged production, blocked, passing.
+ * (Each judgement over gRPC costs half a second of CPU; the verdicts of the others come from the same code.)
  */
 
 const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -50,23 +54,27 @@ function variants(workDir: string): Variant[] {
         .concat(shipped);
 }
 
+/** The variants judged by the pack over gRPC too. */
+const JUDGED_OVER_GRPC = ["Pulumi.dev.yaml", "unsafe-tagged-production-staging.yaml", "unsafe-replicas-4.yaml", "safe-replicas-5.yaml"];
+
 /** Every variant runs the whole program: generous bounds for a loaded two-core machine. */
-const PLAN_TIMEOUT_MS = 120_000;
+const PLAN_TIMEOUT_MS = 240_000;
 
 const mandatory = (plan: StackPlan) => plan.violations.filter((violation) => violation.enforcementLevel === "mandatory");
 
 describe("the policy pack judges variants of the prod stack", () => {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "variants-"));
     const all = variants(workDir);
+    const packDir = path.join(PROJECT_DIR, "policies");
     let pack: PolicyPackProcess;
     const plans = new Map<string, Promise<StackPlan>>();
 
     beforeAll(() => {
-        pack = new PolicyPackProcess(path.join(PROJECT_DIR, "policies"));
+        pack = new PolicyPackProcess(packDir);
         // Two program hosts (two cores), each planning half of the variants one after the other.
         const halves = [all.filter((_, index) => index % 2 === 0), all.filter((_, index) => index % 2 === 1)];
         for (const half of halves) {
-            const planned = planStacks(half, { projectDir: PROJECT_DIR, pack });
+            const planned = planStacksInChild(half, { projectDir: PROJECT_DIR, packDir });
             half.forEach((variant, index) =>
                 plans.set(
                     variant.file,
@@ -93,7 +101,7 @@ describe("the policy pack judges variants of the prod stack", () => {
         expect(all.filter((variant) => variant.file.startsWith("safe-")).length).toBeGreaterThanOrEqual(2);
     });
 
-    it("serves every rule module of policies/rules, with its declared enforcement level", async () => {
+    it("run-policy-pack serves every rule module of policies/rules, with its declared enforcement level", async () => {
         const info = await pack.info();
         const served = Object.fromEntries(info.getPoliciesList().map((policy) => [policy.getName(), policy.getEnforcementlevel()]));
         const declared = fs
@@ -121,4 +129,19 @@ describe("the policy pack judges variants of the prod stack", () => {
         const plan = await plans.get(file)!;
         expect(mandatory(plan)).toEqual([]);
     }, PLAN_TIMEOUT_MS);
+
+    it("judges over gRPC variants that exist", () => {
+        expect(all.map((variant) => variant.file)).toEqual(expect.arrayContaining(JUDGED_OVER_GRPC));
+    });
+
+    it.each(all.filter((variant) => JUDGED_OVER_GRPC.includes(variant.file)).map((variant) => [variant.file, variant]))(
+        "%s: the pack started by run-policy-pack, over gRPC, reports exactly what the plan reports",
+        async (file, variant) => {
+            const plan = await plans.get(file as string)!;
+            const { stack, tags } = variant as Variant;
+            const overGrpc = await pack.judge({ stack, project: plan.project, tags }, {}, plan.resources);
+            expect(overGrpc).toEqual(plan.violations);
+        },
+        PLAN_TIMEOUT_MS,
+    );
 });

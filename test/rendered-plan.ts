@@ -22,10 +22,10 @@ export const RENDERED_PLAN_ROOT_ENV = "APISIX_ETCD_TEST_RENDERED_PLANS";
 export const PRERENDERED_STACKS: readonly string[] = ["prod"];
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
-export const TS_NODE = path.join(PROJECT_DIR, "node_modules", ".bin", "ts-node");
-export const PLAN_CLI = path.join(PROJECT_DIR, "plan", "cli.ts");
+/** The plan CLI as `npm run plan` starts it: node with the project's TypeScript loader. */
+export const PLAN_COMMAND: readonly string[] = ["-r", path.join(PROJECT_DIR, "plan", "typescript-loader.js"), path.join(PROJECT_DIR, "plan", "cli.ts")];
 
-/** Rendering a stack takes ~6-20 s (program under mocks + policy pack start-up); bounded anyway. */
+/** Rendering a stack takes a few seconds (the SDK, then the program under mocks and the pack); bounded anyway. */
 const RENDER_TIMEOUT_MS = 120_000;
 
 /** A Kubernetes object as written to manifests.yaml. */
@@ -76,7 +76,7 @@ const RUN_FILE = "cli-run.json";
 
 /** Spawns the real plan CLI with `args`, synchronously, bounded. */
 export function runPlanCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliRun {
-    const result = spawnSync(TS_NODE, ["--transpile-only", PLAN_CLI, ...args], {
+    const result = spawnSync(process.execPath, [...PLAN_COMMAND, ...args], {
         cwd: PROJECT_DIR,
         encoding: "utf8",
         env: { ...process.env, ...options.env },
@@ -92,9 +92,12 @@ export function runPlanCli(args: readonly string[], options: { env?: NodeJS.Proc
 }
 
 /** Spawns the real plan CLI with `args` without blocking, so that a test can run several at once; bounded. */
-export function runPlanCliAsync(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runPlanCliAsync(
+    args: readonly string[],
+    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; /** node's arguments before `args` */ command?: readonly string[] } = {},
+): Promise<CliRun> {
     return new Promise((resolve, reject) => {
-        const child = spawn(TS_NODE, ["--transpile-only", PLAN_CLI, ...args], {
+        const child = spawn(process.execPath, [...(options.command ?? PLAN_COMMAND), ...args], {
             cwd: PROJECT_DIR,
             env: { ...process.env, ...options.env },
             stdio: ["ignore", "pipe", "pipe"],

@@ -31,6 +31,7 @@ beforeAll(async () => {
     resources = await declareUnderMocks(() => {
         const members = new k8s.core.v1.ConfigMap("members", {});
         new AuthBootstrap("auth", args(members));
+        new AuthBootstrap("restored", { ...args(members), restoreSource: "gs://kv-backups/etcd/2026/kv-20260101T001700Z.db" });
         try {
             new AuthBootstrap("bad", { ...args(members), users: [{ name: "Root User", secretName: "x", roles: [] }] });
         } catch (error) {
@@ -59,6 +60,18 @@ test("a Job runs the script once the members exist, and a new password digest re
     expect(job.options.deleteBeforeReplace).toBe(true);
     expect(jobPod().metadata.annotations).toEqual({ "apisix-etcd/passwords-digest": "d1" });
     expect(jobPod().spec.containers[0]).toMatchObject({ image: "alpine/k8s:1.34.1", command: ["/bin/sh", "-c", AUTH_BOOTSTRAP_SCRIPT], securityContext: restrictedContainerSecurityContext });
+});
+
+test("while a restore is configured, the Job's template names its source: a new source (or none) replaces the Job, which runs again", () => {
+    const restored = childrenOf(resources, "apisix-etcd:index:AuthBootstrap", "restored").find((r) => r.inputs.kind === "Job")!;
+    expect((restored.inputs as any).spec.template.metadata.annotations).toEqual({
+        "apisix-etcd/passwords-digest": "d1",
+        "apisix-etcd/restore-from": "gs://kv-backups/etcd/2026/kv-20260101T001700Z.db",
+    });
+    expect(restored.options.deleteBeforeReplace).toBe(true);
+    // The CronJob's runs are the same with or without a restore.
+    const cronOf = (name: string) => (childrenOf(resources, "apisix-etcd:index:AuthBootstrap", name).find((r) => r.inputs.kind === "CronJob")!.inputs as any).spec.jobTemplate.spec.template;
+    expect(cronOf("restored")).toEqual(cronOf("auth"));
 });
 
 test("the CronJob converges the same way on its schedule", () => {

@@ -34,6 +34,11 @@ export interface AuthBootstrapArgs {
     readonly users: readonly EtcdUser[];
     /** Changes whenever a password does; a new value runs the Job again. */
     readonly passwordsDigest: pulumi.Input<string>;
+    /**
+     * The snapshot the members restore from, while a restore is configured: a restore brings back the
+     * snapshot's users and passwords, so a new source (or none) runs the Job again in the same update.
+     */
+    readonly restoreSource?: string;
     /** The members: the Job runs once they exist. */
     readonly members: pulumi.Resource;
     readonly instanceLabels: Readonly<Record<string, string>>;
@@ -114,10 +119,20 @@ export class AuthBootstrap extends pulumi.ComponentResource {
                 metadata,
                 spec: {
                     ...once,
-                    template: { ...once.template, metadata: { labels, annotations: { "apisix-etcd/passwords-digest": args.passwordsDigest } } },
+                    template: {
+                        ...once.template,
+                        metadata: {
+                            labels,
+                            annotations: {
+                                "apisix-etcd/passwords-digest": args.passwordsDigest,
+                                ...(args.restoreSource === undefined ? {} : { "apisix-etcd/restore-from": args.restoreSource }),
+                            },
+                        },
+                    },
                 },
             },
-            // A Job cannot change: a new digest replaces it, and its fixed name must be free first.
+            // A Job's template cannot change: a new digest or restore source replaces the Job (which runs
+            // it again), and its fixed name must be free first.
             { parent: this, dependsOn: [args.members], deleteBeforeReplace: true },
         );
         new k8s.batch.v1.CronJob(name, { metadata, spec: scheduledJobSpec({ ...run, schedule: args.schedule }) }, { parent: this });

@@ -97,16 +97,25 @@ test("without a user or a CA the snapshot step is anonymous over plain http", as
     expect(cron.spec.jobTemplate.spec.template.spec.volumes.map((v: any) => v.name)).not.toContain("etcd-ca");
 });
 
-test("only then uploads it with the Cloud SDK image, to the bucket, never as a composite upload", () => {
+test("only then uploads it with the Cloud SDK image's curl, to the bucket, through GCS's JSON API with a token from the metadata server", () => {
     const [upload] = pod().containers;
     expect(upload).toMatchObject({ name: "upload", image: args.cloudSdkImage, command: ["/bin/bash", "-c", UPLOAD_SCRIPT] });
-    expect(envOf(upload)).toMatchObject({
+    expect(envOf(upload)).toEqual({
         SNAPSHOT: "/backup/snapshot.db",
         BUCKET: args.bucketName,
         OBJECT_PREFIX: "etcd",
         SNAPSHOT_NAME: "apisix-etcd",
-        CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED: "False",
+        METADATA_URL: "http://metadata.google.internal",
+        STORAGE_URL: "https://storage.googleapis.com",
+        METADATA_WAIT_SECONDS: "120",
     });
+});
+
+test("the verification may hold a database at the quota in memory, and is given it in full; the snapshot and upload stream", () => {
+    const [save, verify] = pod().initContainers;
+    expect(verify.resources).toEqual({ requests: { cpu: "100m", memory: "4608Mi" }, limits: { memory: "4608Mi" } });
+    expect(save.resources.limits.memory).toBe("512Mi");
+    expect(pod().containers[0].resources.limits.memory).toBe("256Mi");
 });
 
 test("the steps share an emptyDir large enough for a snapshot at the quota and its restored copy", () => {

@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CA_FILE, caMounts, caVolumes, EtcdClientAccess, userEnvironment } from "../access/etcd-client-access";
+import { gcsEnvironment } from "../gcs-json-api";
+import { snapshotRestoreResources } from "../memory-sizing";
 import { restrictedContainerSecurityContext } from "../security-context";
 import { UPLOAD_SCRIPT } from "./upload-script";
 
@@ -9,7 +11,7 @@ type PodSpec = k8s.types.input.core.v1.PodSpec;
 export interface BackupStepsArgs {
     /** The cluster's etcd image: its etcdctl and etcdutl match the members' version. */
     readonly etcdImage: string;
-    /** An image with bash and gcloud. */
+    /** An image with bash, GNU coreutils and curl (the Cloud SDK's). */
     readonly cloudSdkImage: string;
     /** The client Service's URL. */
     readonly clientUrl: pulumi.Input<string>;
@@ -37,7 +39,6 @@ const MIB = 2 ** 20;
  */
 export function backupPodSpec(args: BackupStepsArgs): PodSpec {
     const etcdStep = { image: args.etcdImage, imagePullPolicy: "IfNotPresent", securityContext: restrictedContainerSecurityContext };
-    const etcdResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } };
     const work = { name: "backup", mountPath: WORK_DIR };
     return {
         initContainers: [
@@ -56,7 +57,8 @@ export function backupPodSpec(args: BackupStepsArgs): PodSpec {
                     ...userEnvironment(args.access, { user: "ETCDCTL_USER", password: "ETCDCTL_PASSWORD" }),
                     ...(args.access.caSecretName === undefined ? [] : [{ name: "ETCDCTL_CACERT", value: CA_FILE }]),
                 ],
-                resources: etcdResources,
+                // etcdctl streams the snapshot into the file (measured: 46 MiB resident for a 1.1 GiB database).
+                resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
                 volumeMounts: [work, ...caMounts(args.access)],
             },
             {
@@ -66,7 +68,7 @@ export function backupPodSpec(args: BackupStepsArgs): PodSpec {
                 name: "verify",
                 command: ["/usr/local/bin/etcdutl"],
                 args: ["snapshot", "restore", SNAPSHOT, "--data-dir", `${WORK_DIR}/verify`],
-                resources: etcdResources,
+                resources: snapshotRestoreResources(args.maxDatabaseBytes),
                 volumeMounts: [work],
             },
         ],
@@ -81,22 +83,17 @@ export function backupPodSpec(args: BackupStepsArgs): PodSpec {
                     { name: "BUCKET", value: args.bucketName },
                     { name: "OBJECT_PREFIX", value: args.objectPrefix },
                     { name: "SNAPSHOT_NAME", value: args.snapshotName },
-                    // gcloud writes its configuration and logs; the root filesystem is read-only.
-                    { name: "HOME", value: "/tmp" },
-                    { name: "CLOUDSDK_CONFIG", value: "/tmp/gcloud" },
-                    { name: "CLOUDSDK_CORE_DISABLE_PROMPTS", value: "1" },
-                    // A composite upload deletes its parts afterwards, which an object creator may not do.
-                    { name: "CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED", value: "False" },
+                    ...gcsEnvironment(),
                 ],
-                resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+                // curl streams the file: its memory does not grow with the snapshot.
+                resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                 securityContext: restrictedContainerSecurityContext,
-                volumeMounts: [work, { name: "tmp", mountPath: "/tmp" }],
+                volumeMounts: [work],
             },
         ],
         volumes: [
             // The snapshot and the data dir restored from it, each at most the quota, plus the WAL.
             { name: "backup", emptyDir: { sizeLimit: `${Math.ceil((2 * args.maxDatabaseBytes) / MIB) + 512}Mi` } },
-            { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
             ...caVolumes(args.access),
         ],
     };

@@ -6,6 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { RecordingMonitor, RegisteredResource } from "../../plan/recording-monitor";
+import { PROD_CLUSTER_ARGS } from "../../test/cluster-args";
+import { collectorPods } from "../monitoring/collector-objects";
 import { EtcdCluster, EtcdClusterArgs, quorum } from "./cluster";
 
 /** The SDK's start-up and shut-down steps that the language host runs (internal, so untyped). */
@@ -17,20 +19,9 @@ const monitor = new RecordingMonitor({
 });
 
 const base: EtcdClusterArgs = {
-    namespace: "etcd",
-    name: "apisix-etcd",
-    replicas: 3,
-    image: "gcr.io/etcd-development/etcd:v3.5.33",
-    antiAffinity: "required",
-    zoneSpread: "preferred",
-    clusterDomain: "cluster.local",
-    storage: { size: "20Gi", className: "apisix-etcd-ssd" },
-    resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
-    quotaBackendBytes: 4 * 2 ** 30,
-    autoCompaction: { mode: "periodic", retention: "1h" },
+    ...PROD_CLUSTER_ARGS,
     clientNamespaces: ["apisix", "gateway-canary"],
-    monitoringNamespace: "gmp-system",
-    protect: true,
+    metricsCollectors: collectorPods("gmp"),
     membership: { image: "alpine/k8s:1.34.1", userSecretName: "apisix-etcd-user-membership" },
 };
 
@@ -50,11 +41,11 @@ const variants: Record<string, EtcdClusterArgs> = {
         quotaBackendBytes: 2 ** 31,
         autoCompaction: { mode: "revision", retention: "10000" },
         clientNamespaces: [],
-        monitoringNamespace: "monitoring",
+        metricsCollectors: collectorPods("prometheus-operator", "monitoring"),
         protect: false,
         membership: { image: "alpine/k8s:1.34.1" },
     },
-    one: { ...base, namespace: "etcd-one", name: "solo", replicas: 1 },
+    one: { ...base, namespace: "etcd-one", name: "solo", replicas: 1, metricsCollectors: [] },
     // The three members grown to five by config (in a namespace of its own: one program declares both).
     grown: { ...base, namespace: "etcd-grown", replicas: 5 },
 };
@@ -109,12 +100,31 @@ const envValues = (container: { env?: { name: string; value?: string; valueFrom?
 const selects = (matchLabels: Record<string, string>, labels: Record<string, string>) =>
     Object.keys(matchLabels).length > 0 && Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
 
+interface NetworkPolicyPeer {
+    namespaceSelector?: { matchLabels: Record<string, string> };
+    podSelector?: { matchLabels: Record<string, string> };
+}
+/**
+ * Whether an ingress rule's peers admit a pod with `labels` in `namespace`, as Kubernetes reads them: a peer
+ * with both selectors needs both to match; one with only a pod selector means the policy's own namespace.
+ */
+function admits(from: readonly NetworkPolicyPeer[], policyNamespace: string, namespace: string, labels: Record<string, string>): boolean {
+    return from.some(
+        (peer) =>
+            (peer.namespaceSelector ? selects(peer.namespaceSelector.matchLabels, { "kubernetes.io/metadata.name": namespace }) : namespace === policyNamespace) &&
+            (peer.podSelector ? selects(peer.podSelector.matchLabels, labels) : true),
+    );
+}
+
 describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
     const args = () => variants[variant];
 
-    test("declares the Namespace, StatefulSet, PDB, NetworkPolicy, two Services, two ConfigMaps and the scale-down Job", () => {
-        const kinds = childrenOf(variant).map((r) => r.inputs.kind).sort();
+    test("declares the Namespace, StatefulSet, PDB, NetworkPolicy, two Services, two ConfigMaps, the scale-down Job and a claim patch per member", () => {
+        const kinds = childrenOf(variant).filter((r) => r.type !== "kubernetes:core/v1:PersistentVolumeClaimPatch").map((r) => r.inputs.kind).sort();
         expect(kinds).toEqual(["ConfigMap", "ConfigMap", "Job", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service", "Service", "ServiceAccount", "ServiceAccount", "StatefulSet"]);
+        const patched = childrenOf(variant).filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaimPatch").map((r) => (r.inputs.metadata as any).name);
+        expect(patched).toEqual(clusters[variant].dataClaimNames);
+        expect(patched).toHaveLength(args().replicas);
     });
 
     test("every object lives in the cluster's namespace, named after the cluster", () => {
@@ -346,7 +356,7 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
             expect(rule.ports).toHaveLength(1);
             expect(rule.ports[0].protocol).toBe("TCP");
         }
-        expect(spec.ingress).toHaveLength(3);
+        expect(spec.ingress).toHaveLength(args().metricsCollectors.length === 0 ? 2 : 3);
 
         const [client] = rulesFor(2379);
         const clientNamespaces = client.from.filter((f: any) => f.namespaceSelector).map((f: any) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]);
@@ -364,8 +374,30 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
         // Only members: the selector needs the member-only name label.
         expect(selects(peer.from[0].podSelector.matchLabels, { ...podLabels, "app.kubernetes.io/name": "backup" })).toBe(false);
 
-        const [metrics] = rulesFor(2381);
-        expect(metrics.from).toEqual([{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args().monitoringNamespace } } }]);
+        // Without collectors the metrics port has no rule at all: a rule without peers would admit every pod.
+        expect(rulesFor(2381)).toHaveLength(args().metricsCollectors.length === 0 ? 0 : 1);
+    });
+
+    test("the metrics port admits the collectors' pods and no other", () => {
+        const metrics = objectOf(variant, "NetworkPolicy").object.spec.ingress.filter((rule: any) => rule.ports[0].port === 2381);
+        const from: NetworkPolicyPeer[] = metrics[0]?.from ?? [];
+        const reaches = (namespace: string, labels: Record<string, string>) => admits(from, args().namespace, namespace, labels);
+        const collector = { "app.kubernetes.io/name": "collector", app: "managed-prometheus-collector" };
+        if (variant === "three" || variant === "grown") {
+            // GKE's managed collection: its collector DaemonSet on Standard and on Autopilot, nothing else there.
+            expect(reaches("gmp-system", collector)).toBe(true);
+            expect(reaches("gke-gmp-system", collector)).toBe(true);
+            expect(reaches("gke-gmp-system", { "app.kubernetes.io/name": "rule-evaluator" })).toBe(false);
+            expect(reaches("gmp-system", { "app.kubernetes.io/name": "alertmanager" })).toBe(false);
+            expect(reaches("apisix", collector)).toBe(false);
+            expect(reaches(args().namespace, collector)).toBe(false);
+        } else if (variant === "five") {
+            expect(reaches("monitoring", { "app.kubernetes.io/name": "prometheus" })).toBe(true);
+            expect(reaches("gmp-system", collector)).toBe(false);
+        } else {
+            expect(reaches("gmp-system", collector)).toBe(false);
+            expect(reaches(args().namespace, podOf(variant).metadata.labels)).toBe(false);
+        }
     });
 
     test("protect guards the namespace, the StatefulSet and the founded marker, and nothing else", () => {

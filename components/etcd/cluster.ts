@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { memberResourcesForQuota } from "../memory-sizing";
 import { memberConfiguration, memberConfigurationFile, memberDataDir } from "./member-configuration";
 import { CONFIG_KEY, DATA_VOLUME, MemberMembershipArgs, memberPodTemplate } from "./member-pod";
 import { MemberScaleDown } from "./member-scale-down";
@@ -25,14 +26,15 @@ export interface EtcdClusterArgs {
         readonly size: string;
         readonly className: pulumi.Input<string>;
     };
-    readonly resources: k8s.types.input.core.v1.ResourceRequirements;
+    /** The etcd container's requests and limits; unset: sized from `quotaBackendBytes` (memory-sizing.ts). */
+    readonly resources?: k8s.types.input.core.v1.ResourceRequirements;
     /** `--quota-backend-bytes`, in bytes. */
     readonly quotaBackendBytes: number;
     readonly autoCompaction: { readonly mode: "periodic" | "revision"; readonly retention: string };
     /** Namespaces whose pods may connect to the client port. */
     readonly clientNamespaces: readonly string[];
-    /** Namespace of the metrics collector, allowed to reach the metrics port. */
-    readonly monitoringNamespace: string;
+    /** The metrics collectors' pods, the only ones that may reach the metrics port; none closes it. */
+    readonly metricsCollectors: readonly MetricsCollectorPods[];
     /** Protect the namespace and the StatefulSet (and so the data) from deletion and replacement. */
     readonly protect: boolean;
     /** Only to recover lost data: members with an empty data dir restore it from this snapshot first. */
@@ -53,10 +55,19 @@ export interface EtcdClusterArgs {
     };
 }
 
+/** Pods that scrape the members: those of `namespace`, and of them only those with `podLabels` when given. */
+export interface MetricsCollectorPods {
+    readonly namespace: string;
+    readonly podLabels?: Readonly<Record<string, string>>;
+}
+
 /** Where each member's data volume is mounted. */
 const DATA_MOUNT_PATH = "/var/lib/etcd";
 /** How long a member waits for a cluster to join, or its turn to, before its start fails and is tried again. */
 const JOIN_TIMEOUT_SECONDS = 600;
+
+/** The size in the StatefulSet's claim template, which the StatefulSet keeps from its creation on. */
+export const CLAIM_TEMPLATE_SIZE = "spec.volumeClaimTemplates[0].spec.resources.requests.storage";
 
 /** The majority of members that must stay up for the cluster to accept writes. */
 export function quorum(replicas: number): number {
@@ -87,6 +98,8 @@ export class EtcdCluster extends pulumi.ComponentResource {
     public readonly certificateDnsNames: readonly string[];
     /** The members' PersistentVolumeClaims, `<claim template>-<member>`, in ordinal order. */
     public readonly dataClaimNames: readonly string[];
+    /** The data volume's name in the member pods (the claim template's). */
+    public readonly dataVolumeName = DATA_VOLUME;
 
     constructor(name: string, args: EtcdClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("apisix-etcd:index:EtcdCluster", name, {}, opts);
@@ -190,7 +203,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         serviceAccountName: serviceAccount.metadata.name,
                         antiAffinity: args.antiAffinity,
                         zoneSpread: args.zoneSpread,
-                        resources: args.resources,
+                        resources: args.resources ?? memberResourcesForQuota(args.quotaBackendBytes),
                         settings,
                         configMapName: declaredConfig.metadata.name,
                         membership,
@@ -204,6 +217,7 @@ export class EtcdCluster extends pulumi.ComponentResource {
                                 dataMountPath: DATA_MOUNT_PATH,
                                 dataDir: memberDataDir(DATA_MOUNT_PATH),
                                 volumeSize: args.storage.size,
+                                maxDatabaseBytes: args.quotaBackendBytes,
                             }),
                     }),
                     volumeClaimTemplates: [
@@ -218,7 +232,10 @@ export class EtcdCluster extends pulumi.ComponentResource {
                     ],
                 },
             },
-            { parent: this, protect: args.protect, dependsOn: [scaleDown] },
+            // The API server refuses any change of volumeClaimTemplates, so Pulumi would replace the StatefulSet
+            // (all members at once) for a new size: the template keeps the size it was created with, and the
+            // claims grow through the patches below.
+            { parent: this, protect: args.protect, ignoreChanges: [CLAIM_TEMPLATE_SIZE], dependsOn: [scaleDown] },
         );
 
         // Created once the first members run (the StatefulSet is ready): from then on a member that finds no
@@ -228,6 +245,27 @@ export class EtcdCluster extends pulumi.ComponentResource {
             { metadata: metadata(membership.foundedMarkerName), data: { founded: "The etcd cluster of this StatefulSet was founded; its members never found another." } },
             { parent: this, protect: args.protect, dependsOn: [this.statefulSet] },
         );
+
+        this.dataClaimNames = topology.memberNames.map((member) => `${DATA_VOLUME}-${member}`);
+        // Each member's claim gets the configured size, a new member's too once the StatefulSet made it (with
+        // the template's size): the volumes grow online (the StorageClass must allow expansion), no pod restarts.
+        // The API server refuses a smaller size ("field can not be less than previous value"), at preview.
+        for (const [ordinal, claimName] of this.dataClaimNames.entries()) {
+            new k8s.core.v1.PersistentVolumeClaimPatch(
+                `${name}-data-${ordinal}`,
+                {
+                    metadata: {
+                        name: claimName,
+                        namespace: namespace.metadata.name,
+                        // The StatefulSet controller created the claim and owns its size until this patch takes it.
+                        annotations: { "pulumi.com/patchForce": "true" },
+                    },
+                    spec: { resources: { requests: { storage: args.storage.size } } },
+                },
+                // A member removed by scaling down keeps its claim, and the claim its size.
+                { parent: this, dependsOn: [this.statefulSet], retainOnDelete: true },
+            );
+        }
 
         new k8s.policy.v1.PodDisruptionBudget(
             `${name}-quorum`,
@@ -264,17 +302,24 @@ export class EtcdCluster extends pulumi.ComponentResource {
                             from: [{ podSelector: { matchLabels: this.memberLabels } }],
                             ports: [{ protocol: "TCP", port: PEER_PORT }],
                         },
-                        {
-                            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.monitoringNamespace } } }],
-                            ports: [{ protocol: "TCP", port: METRICS_PORT }],
-                        },
+                        // A rule without peers would admit every pod: no collectors, no rule.
+                        ...(args.metricsCollectors.length === 0
+                            ? []
+                            : [
+                                  {
+                                      from: args.metricsCollectors.map((collector) => ({
+                                          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": collector.namespace } },
+                                          ...(collector.podLabels && { podSelector: { matchLabels: collector.podLabels } }),
+                                      })),
+                                      ports: [{ protocol: "TCP", port: METRICS_PORT }],
+                                  },
+                              ]),
                     ],
                 },
             },
             { parent: this },
         );
 
-        this.dataClaimNames = topology.memberNames.map((member) => `${DATA_VOLUME}-${member}`);
         this.namespace = namespace.metadata.name;
         this.clientUrl = pulumi.output(topology.clientUrl);
         this.memberClientUrls = pulumi.output(topology.memberClientUrls);

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { declareUnderMocks } from "../../test/component-mocks";
-import { installFakeGcloud } from "../../test/backup/fake-gcloud";
+import { createBucket, GCS_STAND_IN, installGcsStandIn } from "../../test/backup/fake-gcs";
 import { RegisteredResource } from "../../plan/recording-monitor";
 import { EtcdCluster, EtcdClusterArgs } from "./cluster";
 import { memberRestoreSteps, MemberRestoreStepsArgs } from "./restore-init";
@@ -25,6 +25,7 @@ const base: MemberRestoreStepsArgs = {
     dataMountPath: "/var/lib/etcd",
     dataDir: "/var/lib/etcd/data",
     volumeSize: "20Gi",
+    maxDatabaseBytes: 4 * 2 ** 30,
 };
 const fromBackup = memberRestoreSteps(base);
 const fromSnapshot = memberRestoreSteps({ ...base, source: { kind: "volumeSnapshot", name: "data-apisix-etcd-0-20260101024300" } });
@@ -69,10 +70,15 @@ describe("declared steps", () => {
         expect(token(fromSnapshot)).not.toBe(token(fromBackup));
     });
 
-    test("a backup is downloaded from GCS and its hash checked; there are no extra volumes but gcloud's scratch", () => {
-        expect(envOf(container(fromBackup, "restore-fetch"))).toMatchObject({ SOURCE_URL: URL, DOWNLOAD: "/var/lib/etcd/restore-snapshot.db" });
+    test("a backup is downloaded from GCS's JSON API and its hash checked; there are no extra volumes", () => {
+        expect(envOf(container(fromBackup, "restore-fetch"))).toMatchObject({
+            SOURCE_URL: URL,
+            DOWNLOAD: "/var/lib/etcd/restore-snapshot.db",
+            METADATA_URL: "http://metadata.google.internal",
+            STORAGE_URL: "https://storage.googleapis.com",
+        });
         expect(container(fromBackup, "restore").args).not.toContain("--skip-hash-check");
-        expect(fromBackup.volumes).toEqual([{ name: "restore-tmp", emptyDir: { sizeLimit: "256Mi" } }]);
+        expect(fromBackup.volumes).toEqual([]);
     });
 
     test("a volume snapshot becomes the pod's own disk, read-only, whose database is restored without a hash", () => {
@@ -95,6 +101,12 @@ describe("declared steps", () => {
         });
     });
 
+    test("the restore step may hold a database at the quota in memory, and is given it in full; the shell steps stay small", () => {
+        expect(container(fromBackup, "restore").resources).toEqual({ requests: { cpu: "100m", memory: "4608Mi" }, limits: { memory: "4608Mi" } });
+        expect(container(memberRestoreSteps({ ...base, maxDatabaseBytes: 8 * 2 ** 30 }), "restore").resources.limits.memory).toBe("8704Mi");
+        expect(container(fromBackup, "restore-fetch").resources.limits.memory).toBe("256Mi");
+    });
+
     test("every step meets the restricted Pod Security Standard and mounts the data volume", () => {
         for (const c of [...fromBackup.initContainers, ...fromSnapshot.initContainers]) {
             expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } });
@@ -107,9 +119,15 @@ describe("shell steps on a folder standing for the data volume", () => {
     let volume: string;
     let bin: string;
     const paths = () => ({ DATA_DIR: `${volume}/data`, STAGING_DIR: `${volume}/restore-staging`, DOWNLOAD: `${volume}/restore-snapshot.db` });
-    const run = (step: string, env: Record<string, string> = {}) => {
+    /** A step's script with the container's env (but paths); the fetch inside the GCS stand-in as an identity holding `role`. */
+    const run = (step: string, env: Record<string, string> = {}, gcs: { role?: string; tokenRefusals?: number } = {}) => {
         const c = container(fromBackup, step);
-        return spawnSync("bash", c.command.slice(1), { encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}`, ...paths(), ...env } });
+        const command = step === "restore-fetch" ? [GCS_STAND_IN, "--role", gcs.role ?? "roles/storage.objectViewer", "--token-refusals", String(gcs.tokenRefusals ?? 0), "--", "bash"] : ["bash"];
+        return spawnSync(command[0], [...command.slice(1), ...c.command.slice(1)], {
+            encoding: "utf8",
+            timeout: 60_000,
+            env: { PATH: `${bin}:${process.env.PATH}`, ...envOf(c), ...paths(), ...env },
+        });
     };
     const write = (file: string, content = "x") => {
         fs.mkdirSync(path.dirname(path.join(volume, file)), { recursive: true });
@@ -120,24 +138,54 @@ describe("shell steps on a folder standing for the data volume", () => {
     beforeEach(() => {
         volume = fs.mkdtempSync(path.join(os.tmpdir(), "restore-steps-"));
         bin = path.join(volume, "..", `${path.basename(volume)}-bin`);
-        installFakeGcloud(bin, path.join(volume, "..", `${path.basename(volume)}-gcs`));
+        installGcsStandIn(bin, `${volume}-gcs`);
+        createBucket(`${volume}-gcs`, "bucket");
     });
     afterEach(() => {
         for (const dir of [volume, bin, `${volume}-gcs`]) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    test("fetch drops a staging dir and download left by an interrupted restore, then downloads the backup", () => {
+    const putBackup = (name: string, content: string) => {
+        fs.mkdirSync(path.dirname(`${volume}-gcs/bucket/${name}`), { recursive: true });
+        fs.writeFileSync(`${volume}-gcs/bucket/${name}`, content);
+    };
+
+    test("fetch drops a staging dir and download left by an interrupted restore, then downloads the backup as an object viewer", () => {
         write("restore-staging/member/snap/db", "half");
         write("restore-snapshot.db", "old");
-        fs.mkdirSync(`${volume}-gcs/bucket/etcd`, { recursive: true });
-        fs.writeFileSync(`${volume}-gcs/bucket/etcd/b.db`, "backup");
-        expect(run("restore-fetch", { SOURCE_URL: "gs://bucket/etcd/b.db" }).status).toBe(0);
+        write("restore-snapshot.db.partial", "older");
+        putBackup("etcd/2026/b.db", "backup");
+        const result = run("restore-fetch", { SOURCE_URL: "gs://bucket/etcd/2026/b.db" });
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("downloaded gs://bucket/etcd/2026/b.db (6 bytes)");
         expect(fs.existsSync(paths().STAGING_DIR)).toBe(false);
+        expect(fs.readdirSync(volume)).toEqual(["restore-snapshot.db"]);
         expect(read("restore-snapshot.db")).toBe("backup");
     });
 
-    test("fetch fails when the backup cannot be read", () => {
-        expect(run("restore-fetch", { SOURCE_URL: "gs://bucket/etcd/missing.db" }).status).not.toBe(0);
+    test("fetch waits for the metadata server's token, which may not come right after the pod starts", () => {
+        putBackup("etcd/b.db", "backup");
+        expect(run("restore-fetch", { SOURCE_URL: "gs://bucket/etcd/b.db" }, { tokenRefusals: 2 }).status).toBe(0);
+        expect(read("restore-snapshot.db")).toBe("backup");
+    });
+
+    test("fetch gives up when no token comes within METADATA_WAIT_SECONDS", () => {
+        putBackup("etcd/b.db", "backup");
+        const result = run("restore-fetch", { SOURCE_URL: "gs://bucket/etcd/b.db", METADATA_WAIT_SECONDS: "2" }, { tokenRefusals: 1000 });
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain("no access token from the metadata server within 2s");
+        expect(fs.existsSync(paths().DOWNLOAD)).toBe(false);
+    });
+
+    test.each([
+        ["the backup does not exist", "gs://bucket/etcd/missing.db", "roles/storage.objectViewer", "HTTP 404"],
+        ["the identity may not read objects", "gs://bucket/etcd/b.db", "roles/storage.objectCreator", "HTTP 403"],
+    ])("fetch fails, leaving no download, when %s", (_, url, role, message) => {
+        putBackup("etcd/b.db", "backup");
+        const result = run("restore-fetch", { SOURCE_URL: url }, { role });
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain(message);
+        expect(fs.readdirSync(volume)).toEqual([]);
     });
 
     test("install moves the restored data dir into place where there is none, and drops the download", () => {
@@ -181,7 +229,7 @@ describe("in the EtcdCluster", () => {
         quotaBackendBytes: 2 ** 32,
         autoCompaction: { mode: "periodic", retention: "1h" },
         clientNamespaces: ["apisix"],
-        monitoringNamespace: "gmp-system",
+        metricsCollectors: [{ namespace: "gmp-system", podLabels: { "app.kubernetes.io/name": "collector" } }],
         protect: true,
         membership: { image: "alpine/k8s:1.34.1" },
     };
@@ -207,7 +255,6 @@ describe("in the EtcdCluster", () => {
         const pod = object("etcd", "StatefulSet").spec.template.spec;
         // Before the member-join step, which then finds the restored WAL and starts on it.
         expect(pod.initContainers.map((c: any) => c.name)).toEqual(["restore-fetch", "restore", "restore-install", "member-join"]);
-        expect(pod.volumes.map((v: any) => v.name)).toContain("restore-tmp");
         expect(pod.initContainers[1].args).toContain("apisix-etcd-0=http://apisix-etcd-0.apisix-etcd-headless.etcd.svc.cluster.local:2380,apisix-etcd-1=http://apisix-etcd-1.apisix-etcd-headless.etcd.svc.cluster.local:2380,apisix-etcd-2=http://apisix-etcd-2.apisix-etcd-headless.etcd.svc.cluster.local:2380");
     });
 
@@ -218,7 +265,7 @@ describe("in the EtcdCluster", () => {
     test("without a restore, the pod template has only the member-join step and no restore volume, and the ServiceAccount no annotations", () => {
         const pod = object("etcd-plain", "StatefulSet").spec.template.spec;
         expect(pod.initContainers.map((c: any) => c.name)).toEqual(["member-join"]);
-        expect(pod.volumes.map((v: any) => v.name)).not.toContain("restore-tmp");
+        expect(pod.volumes.map((v: any) => v.name).filter((n: string) => n.startsWith("restore"))).toEqual([]);
         expect(object("etcd-plain", "ServiceAccount").metadata.annotations).toBeUndefined();
     });
 

@@ -2,6 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as path from "path";
+import { GCS_FUNCTIONS, gcsEnvironment } from "../gcs-json-api";
+import { snapshotRestoreResources } from "../memory-sizing";
 import { restrictedContainerSecurityContext } from "../security-context";
 import { ClusterTopology } from "./topology";
 
@@ -11,12 +13,17 @@ type Volume = k8s.types.input.core.v1.Volume;
 /** A backup object in GCS, or a CSI VolumeSnapshot of a member's volume in the cluster's namespace. */
 export type RestoreSource = { readonly kind: "gcs"; readonly url: string } | { readonly kind: "volumeSnapshot"; readonly name: string };
 
+/** How `restore.from` names a source: `gs://<bucket>/<object>` or `volume-snapshot:<name>`. */
+export function restoreSourceId(source: RestoreSource): string {
+    return source.kind === "gcs" ? source.url : `volume-snapshot:${source.name}`;
+}
+
 export interface MemberRestoreArgs {
     /** The snapshot every member restores from. */
     readonly source: RestoreSource;
     /** Added to the snapshot's latest revision (`--bump-revision`, marked compacted); 0 keeps it. */
     readonly revisionBump: number;
-    /** An image with bash, coreutils and (for a GCS source) gcloud, for the steps around etcdutl. */
+    /** An image with bash, GNU coreutils and (for a GCS source) curl, for the steps around etcdutl. */
     readonly toolsImage: string;
     /** Annotations of the members' ServiceAccount, e.g. the Workload Identity binding that may read the backup. */
     readonly serviceAccountAnnotations?: pulumi.Input<Record<string, string>>;
@@ -33,6 +40,8 @@ export interface MemberRestoreStepsArgs extends MemberRestoreArgs {
     readonly dataDir: string;
     /** The member volumes' size: a disk made from a volume snapshot must be at least as large. */
     readonly volumeSize: string;
+    /** The members' backend quota: the largest the snapshot's database can be. */
+    readonly maxDatabaseBytes: number;
 }
 
 /** Init containers and volumes to add to the member pod. */
@@ -41,11 +50,29 @@ export interface MemberRestoreSteps {
     readonly volumes: Volume[];
 }
 
-/** Drops what an interrupted restore left (never installed), then downloads the backup, if it is one. */
+/**
+ * Drops what an interrupted restore left (never installed), then downloads the backup, if it is one:
+ * one JSON API media download (`alt=media`, needs `storage.objects.get`), beside the target until
+ * complete, with a token of the members' Google identity (components/gcs-json-api.ts).
+ */
 const FETCH_SCRIPT = `set -euo pipefail
-rm -rf "$STAGING_DIR" "$DOWNLOAD"
+${GCS_FUNCTIONS}
+rm -rf "$STAGING_DIR" "$DOWNLOAD" "$DOWNLOAD.partial"
 if [ -n "\${SOURCE_URL:-}" ]; then
-  gcloud storage cp "$SOURCE_URL" "$DOWNLOAD"
+  location=\${SOURCE_URL#gs://}
+  bucket=\${location%%/*}
+  object=\${location#*/}
+  token=$(gcs_token)
+  status=$(curl --silent --show-error --connect-timeout 20 --speed-limit 1 --speed-time 120 \\
+    --output "$DOWNLOAD.partial" --write-out '%{http_code}' -H "Authorization: Bearer $token" \\
+    "$STORAGE_URL/storage/v1/b/$bucket/o/$(gcs_encode "$object")?alt=media")
+  if [ "$status" != 200 ]; then
+    echo "download of $SOURCE_URL failed: HTTP $status: $(head -c 2000 "$DOWNLOAD.partial" 2>/dev/null)" >&2
+    rm -f "$DOWNLOAD.partial"
+    exit 1
+  fi
+  mv "$DOWNLOAD.partial" "$DOWNLOAD"
+  echo "downloaded $SOURCE_URL ($(stat -c %s "$DOWNLOAD") bytes)"
 fi
 `;
 
@@ -84,8 +111,7 @@ export function memberRestoreSteps(args: MemberRestoreStepsArgs): MemberRestoreS
     const fromSnapshot = args.source.kind === "volumeSnapshot";
     // A data dir's own database has no integrity hash appended, unlike a saved snapshot.
     const input = fromSnapshot ? `${SOURCE_MOUNT}/${path.posix.relative(args.dataMountPath, args.dataDir)}/member/snap/db` : download;
-    const sourceId = fromSnapshot ? `volume-snapshot:${args.source.name}` : args.source.url;
-    const token = `${args.topology.headlessServiceName}-restore-${createHash("sha256").update(sourceId).digest("hex").slice(0, 8)}`;
+    const token = `${args.topology.headlessServiceName}-restore-${createHash("sha256").update(restoreSourceId(args.source)).digest("hex").slice(0, 8)}`;
 
     const data = { name: args.dataVolume, mountPath: args.dataMountPath };
     const paths = [
@@ -96,7 +122,8 @@ export function memberRestoreSteps(args: MemberRestoreStepsArgs): MemberRestoreS
     const toolStep = {
         image: args.toolsImage,
         imagePullPolicy: "IfNotPresent",
-        resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+        // bash, curl (streaming the download) and mv.
+        resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
         securityContext: restrictedContainerSecurityContext,
     };
     const initContainers: Container[] = [
@@ -106,13 +133,9 @@ export function memberRestoreSteps(args: MemberRestoreStepsArgs): MemberRestoreS
             command: ["/bin/bash", "-c", FETCH_SCRIPT],
             env: [
                 ...paths,
-                ...(args.source.kind === "gcs" ? [{ name: "SOURCE_URL", value: args.source.url }] : []),
-                // gcloud writes its configuration; the root filesystem is read-only.
-                { name: "HOME", value: "/tmp" },
-                { name: "CLOUDSDK_CONFIG", value: "/tmp/gcloud" },
-                { name: "CLOUDSDK_CORE_DISABLE_PROMPTS", value: "1" },
+                ...(args.source.kind === "gcs" ? [{ name: "SOURCE_URL", value: args.source.url }, ...gcsEnvironment()] : []),
             ],
-            volumeMounts: [data, { name: "restore-tmp", mountPath: "/tmp" }],
+            volumeMounts: [data],
         },
         {
             name: "restore",
@@ -130,14 +153,14 @@ export function memberRestoreSteps(args: MemberRestoreStepsArgs): MemberRestoreS
                 ...(fromSnapshot ? ["--skip-hash-check"] : []),
             ],
             env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
-            resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } },
+            resources: snapshotRestoreResources(args.maxDatabaseBytes),
             securityContext: restrictedContainerSecurityContext,
             volumeMounts: [data, ...(fromSnapshot ? [{ name: "restore-source", mountPath: SOURCE_MOUNT, readOnly: true }] : [])],
         },
         { ...toolStep, name: "restore-install", command: ["/bin/bash", "-c", INSTALL_SCRIPT], env: paths, volumeMounts: [data] },
     ];
 
-    const volumes: Volume[] = [{ name: "restore-tmp", emptyDir: { sizeLimit: "256Mi" } }];
+    const volumes: Volume[] = [];
     if (args.source.kind === "volumeSnapshot") {
         // A disk of the member's own, made from the snapshot (PD snapshots restore into any zone) for
         // as long as the pod lives; a shared one could not be attached in every member's zone. The

@@ -3,9 +3,16 @@
  * what the person paged reads. Tune an alert here: its thresholds are documented where they are set.
  * Each alert links to its section of docs/runbooks.md.
  *
+ * Each alert rests on metrics of one source (MetricSource): the members' own, scraped by the stack's
+ * PodMonitoring or PodMonitor, wherever it runs; or what the platform reports about the members, which
+ * differs: kube-state-metrics and the kubelet beside a Prometheus Operator's Prometheus, Google Cloud's
+ * Monitoring on GKE (its system metrics, and log-based metrics the stack declares on its jobs' success
+ * lines). GKE's managed collection has no CronJob or Job metrics and scrapes no kubelet unless told to,
+ * so on GKE those alerts are Cloud Monitoring alert policies on Google Cloud's metrics instead.
+ *
  * The tests in test/monitoring render these rules and check that each expression parses as PromQL,
- * names only metrics that etcd 3.5, kube-state-metrics or the kubelet export, fires under promtool
- * where it should (and not on a healthy cluster), and carries exactly the thresholds below.
+ * names only metrics that etcd 3.5, kube-state-metrics, the kubelet or Google Cloud export, fires under
+ * promtool where it should (and not on a healthy cluster), and carries exactly the thresholds below.
  *
  * Thresholds were set after the etcd project's own alerting mixin (contrib/mixin), adapted to a
  * three-member cluster that holds a gateway's configuration: a small database, little write traffic,
@@ -19,11 +26,23 @@ export interface WatchedCronJob {
     readonly cronJobName: string;
     /** The longest time between two scheduled runs, in seconds. */
     readonly intervalSeconds: number;
+    /** On Google Cloud: the PromQL name of the log-based metric that counts the job's success lines. */
+    readonly successMetric?: string;
 }
 
+/**
+ * Where an alert's metrics come from. `etcd`: the members' /metrics, on every platform. `kubernetes`:
+ * kube-state-metrics and the kubelet, scraped by the same Prometheus. `google-cloud`: Cloud Monitoring,
+ * queried with PromQL by Cloud Monitoring's alert policies (labels as Google names them: namespace_name ...).
+ */
+export type MetricSource = "etcd" | "kubernetes" | "google-cloud";
+
+/** What reports about the members besides themselves, and what the Google Cloud metrics are selected by. */
+export type PlatformMetrics = { readonly source: "kubernetes" } | { readonly source: "google-cloud"; readonly clusterName: string };
+
 /** The CronJobs of an AlertScope that an alert may watch. */
-const CRON_JOBS = ["backup", "authBootstrap"] as const;
-type CronJobKey = (typeof CRON_JOBS)[number];
+export const CRON_JOBS = ["backup", "authBootstrap"] as const;
+export type CronJobKey = (typeof CRON_JOBS)[number];
 
 /** What the rules select: the names of one cluster's objects, as its series are labelled. */
 export interface AlertScope {
@@ -37,6 +56,10 @@ export interface AlertScope {
     readonly replicas: number;
     /** The members' PersistentVolumeClaims. */
     readonly dataClaimNames: readonly string[];
+    /** The name of the data volume in the member pods (Google Cloud's volume_name). */
+    readonly dataVolumeName: string;
+    /** Where the alerts on what the platform reports (pods, volumes, CronJobs) get their metrics. */
+    readonly platform: PlatformMetrics;
     /** The backup CronJob; without it there is no backup alert. */
     readonly backup?: WatchedCronJob;
     /** The auth bootstrap's CronJob; without it there is no auth convergence alert. */
@@ -68,12 +91,14 @@ export interface AlertRuleGroup {
 interface Selectors {
     /** Every series scraped from the members. */
     readonly members: string;
-    /** kube-state-metrics series of the member pods. */
-    readonly memberPods: string;
     /** kubelet series of the members' volumes. */
     readonly dataClaims: string;
     /** kube-state-metrics series of each CronJob the scope has. */
     readonly cronJobs: Readonly<Partial<Record<CronJobKey, string>>>;
+    /** Google Cloud's series of the members' data volumes (k8s_pod), on Google Cloud. */
+    readonly memberVolumes?: string;
+    /** Google Cloud's series of the scope's containers (k8s_container: log-based metrics), on Google Cloud. */
+    readonly containers?: string;
 }
 
 /** What an expression or a description may use besides its thresholds. */
@@ -88,12 +113,12 @@ type Thresholds = Readonly<Record<string, number>>;
 export interface AlertDefinition<T extends Thresholds = Thresholds> {
     readonly alert: string;
     readonly severity: Severity;
-    /** How long the condition must hold before the alert fires. */
-    readonly for: string;
+    /** How long the condition must hold before the alert fires: a duration, or seconds for the scope. */
+    readonly for: string | ((context: RuleContext) => number);
     /** The values to tune; the expression compares against each of them. */
     readonly thresholds: T;
-    /** Which metrics the rule reads: the members' own, or what Kubernetes reports about them. */
-    readonly source: "etcd" | "kubernetes";
+    /** Which metrics the rule reads; an alert is defined once per source it can be fed from. */
+    readonly source: MetricSource;
     /** The CronJob of the scope whose runs the alert watches; a scope without it gets no such alert. */
     readonly cronJob?: CronJobKey;
     expr(thresholds: T, context: RuleContext): string;
@@ -141,21 +166,47 @@ function cronJobOf(key: CronJobKey, { scope, selectors }: RuleContext): WatchedC
     return { ...cronJob, selector };
 }
 
-/**
- * An alert that no run of one of the scope's CronJobs has succeeded within `intervals` of its scheduled
- * intervals. Three ways to have no recent success: the last one is too old; there never was one since
- * the CronJob was created; kube-state-metrics does not report the CronJob at all (nothing would notice).
- */
-function cronJobStale(alert: {
+/** What an alert on Google Cloud's metrics selects by; throws on another platform. */
+function googleCloudSelector(selector: string | undefined): string {
+    if (selector === undefined) throw new Error("the alert needs Google Cloud's metrics");
+    return selector;
+}
+
+/** The metric that counts the success lines of the CronJob an alert watches, on Google Cloud. */
+function successMetricOf(key: CronJobKey, context: RuleContext): string {
+    const metric = cronJobOf(key, context).successMetric;
+    if (metric === undefined) throw new Error(`the alert needs the log-based metric of the ${key} CronJob's successes`);
+    return metric;
+}
+
+/** Time the job may take past its schedule, and the log-based metric to show it (Logging: up to 10 min). */
+const RUN_AND_REPORT_SECONDS = 15 * 60;
+
+/** An alert that no run of one of the scope's CronJobs has succeeded within `intervals` of its scheduled intervals. */
+interface StaleCronJobAlert {
     readonly alert: string;
     readonly severity: Severity;
     readonly cronJob: CronJobKey;
     readonly thresholds: { readonly intervals: number };
     readonly summary: string;
+    /** What a success is, as the description names it: "succeeded", "uploaded a verified backup". */
+    readonly success: string;
     /** The description's last sentence: what is at risk while no run succeeds. */
     readonly consequence: string;
-}): AlertDefinition {
-    const { consequence, ...definition } = alert;
+}
+
+/** The alert on each platform's evidence of a CronJob's successes. */
+function cronJobStale(alert: StaleCronJobAlert): AlertDefinition[] {
+    return [kubernetesCronJobStale(alert), loggedCronJobStale(alert)];
+}
+
+/**
+ * On kube-state-metrics' CronJob series. Three ways to have no recent success: the last one is too old;
+ * there never was one since the CronJob was created; kube-state-metrics does not report the CronJob at
+ * all (nothing would notice).
+ */
+function kubernetesCronJobStale(alert: StaleCronJobAlert): AlertDefinition {
+    const { consequence, success: _, ...definition } = alert;
     return define({
         ...definition,
         // Long enough for kube-state-metrics to see a new CronJob after a deployment.
@@ -179,6 +230,51 @@ function cronJobStale(alert: {
             );
         },
     });
+}
+
+/**
+ * On Google Cloud: on the log-based metric that counts the job's success lines, which has a sample only
+ * where a line was logged. "No sample within (intervals - 1) intervals" holding for one interval more (and
+ * the time a run takes to show) is "none within `intervals`"; and a new stack, whose first run comes
+ * within one interval, never holds it that long, so it stays quiet until then.
+ */
+function loggedCronJobStale(alert: StaleCronJobAlert): AlertDefinition {
+    const { consequence, success, ...definition } = alert;
+    return define({
+        ...definition,
+        source: "google-cloud",
+        for: (context) => cronJobOf(alert.cronJob, context).intervalSeconds + RUN_AND_REPORT_SECONDS,
+        expr: (t, context) => {
+            const { intervalSeconds } = cronJobOf(alert.cronJob, context);
+            const metric = successMetricOf(alert.cronJob, context);
+            return `absent_over_time(${metric}{${googleCloudSelector(context.selectors.containers)}}[${humanSeconds((t.intervals - 1) * intervalSeconds)}])`;
+        },
+        description: (t, context) => {
+            const { cronJobName, intervalSeconds } = cronJobOf(alert.cronJob, context);
+            return `No run of CronJob ${cronJobName} has ${success} within ${humanSeconds(t.intervals * intervalSeconds)} (by its log lines). ${consequence}`;
+        },
+    });
+}
+
+/** The alert that a member's volume is nearly full, from the kubelet's volume stats or from Google Cloud's. */
+function volumeNearlyFull(alert: { readonly alert: string; readonly thresholds: { readonly availableRatio: number } }): AlertDefinition[] {
+    const common = { ...alert, severity: "warning", for: "10m", summary: "An etcd member's volume is nearly full." } as const;
+    return [
+        define({
+            ...common,
+            source: "kubernetes",
+            expr: (t, { selectors }) =>
+                `kubelet_volume_stats_available_bytes{${selectors.dataClaims}} / kubelet_volume_stats_capacity_bytes{${selectors.dataClaims}} < ${t.availableRatio}`,
+            description: () => "Only {{ $value | humanizePercentage }} of volume {{ $labels.persistentvolumeclaim }} is free.",
+        }),
+        define({
+            ...common,
+            // GKE's system metric of each pod volume's used share (k8s_pod, label volume_name).
+            source: "google-cloud",
+            expr: (t, { selectors }) => `1 - kubernetes_io:pod_volume_utilization{${googleCloudSelector(selectors.memberVolumes)}} < ${t.availableRatio}`,
+            description: (t) => `Less than ${t.availableRatio * 100}% of a member's data volume is free.`,
+        }),
+    ];
 }
 
 /** Members that answer their scrapes, 0 when none does (`count` of nothing is nothing, not 0). */
@@ -388,15 +484,15 @@ export const ETCD_ALERTS: readonly AlertDefinition[] = [
              */
             restartsPerHour: 2,
         },
-        source: "kubernetes",
-        expr: (t, { selectors }) => `increase(kube_pod_container_status_restarts_total{${selectors.memberPods}}[1h]) >= ${t.restartsPerHour}`,
+        // etcd's own start time, scraped with its metrics: every platform has it. A container restart keeps
+        // the pod and its address, so the series goes on and changes value.
+        source: "etcd",
+        expr: (t, { selectors }) => `changes(process_start_time_seconds{${selectors.members}}[1h]) >= ${t.restartsPerHour}`,
         summary: "An etcd member keeps restarting.",
-        description: () => "Container {{ $labels.container }} of {{ $labels.pod }} restarted {{ $value | humanize }} times within the last hour.",
+        description: () => "etcd in {{ $labels.pod }} restarted {{ $value | humanize }} times within the last hour.",
     }),
-    define({
+    ...volumeNearlyFull({
         alert: "EtcdVolumeNearlyFull",
-        severity: "warning",
-        for: "10m",
         thresholds: {
             /**
              * Free share of a member's volume. The volume holds the database (up to its quota), the
@@ -404,13 +500,8 @@ export const ETCD_ALERTS: readonly AlertDefinition[] = [
              */
             availableRatio: 0.2,
         },
-        source: "kubernetes",
-        expr: (t, { selectors }) =>
-            `kubelet_volume_stats_available_bytes{${selectors.dataClaims}} / kubelet_volume_stats_capacity_bytes{${selectors.dataClaims}} < ${t.availableRatio}`,
-        summary: "An etcd member's volume is nearly full.",
-        description: () => "Only {{ $value | humanizePercentage }} of volume {{ $labels.persistentvolumeclaim }} is free.",
     }),
-    cronJobStale({
+    ...cronJobStale({
         alert: "EtcdBackupStale",
         severity: "warning",
         cronJob: "backup",
@@ -419,9 +510,10 @@ export const ETCD_ALERTS: readonly AlertDefinition[] = [
             intervals: 2,
         },
         summary: "No recent etcd backup.",
+        success: "uploaded a verified backup",
         consequence: "A restore would lose the changes since the newest backup.",
     }),
-    cronJobStale({
+    ...cronJobStale({
         alert: "EtcdAuthConvergenceStale",
         severity: "warning",
         cronJob: "authBootstrap",
@@ -436,6 +528,7 @@ export const ETCD_ALERTS: readonly AlertDefinition[] = [
             intervals: 3,
         },
         summary: "etcd's users and passwords are not converged.",
+        success: "converged the users",
         consequence: "After a restore or a password change, etcd may refuse APISIX or the jobs with the passwords of their Secrets.",
     }),
 ];
@@ -453,9 +546,11 @@ const escapeRegex = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, "\\$
 
 function selectorsOf(scope: AlertScope): Selectors {
     const namespace = `namespace=${quote(scope.namespace)}`;
+    const onGoogleCloud =
+        scope.platform.source === "google-cloud" &&
+        `cluster_name=${quote(scope.platform.clusterName)}, namespace_name=${quote(scope.namespace)}`;
     return {
         members: `${namespace}, job=${quote(scope.job)}`,
-        memberPods: `${namespace}, pod=~${quote(`${escapeRegex(scope.statefulSetName)}-[0-9]+`)}`,
         dataClaims: `${namespace}, persistentvolumeclaim=~${quote(scope.dataClaimNames.map(escapeRegex).join("|"))}`,
         cronJobs: Object.fromEntries(
             CRON_JOBS.flatMap((key) => {
@@ -463,12 +558,30 @@ function selectorsOf(scope: AlertScope): Selectors {
                 return cronJob ? [[key, `${namespace}, cronjob=${quote(cronJob.cronJobName)}`]] : [];
             }),
         ),
+        ...(onGoogleCloud && {
+            memberVolumes:
+                `monitored_resource="k8s_pod", ${onGoogleCloud}, pod_name=~${quote(`${escapeRegex(scope.statefulSetName)}-[0-9]+`)}, ` +
+                `volume_name=${quote(scope.dataVolumeName)}`,
+            containers: `monitored_resource="k8s_container", ${onGoogleCloud}`,
+        }),
     };
 }
 
-/** The alerts that apply to `scope`: all of them, less each that watches a CronJob the scope does not have. */
+/**
+ * The alerts that apply to `scope`: those on the members' own metrics and on its platform's, less each
+ * that watches a CronJob the scope does not have.
+ */
 export function alertsFor(scope: AlertScope): readonly AlertDefinition[] {
-    return ETCD_ALERTS.filter((definition) => definition.cronJob === undefined || scope[definition.cronJob] !== undefined);
+    const cronJobs = CRON_JOBS.filter((key) => scope[key] !== undefined);
+    return ETCD_ALERTS.filter((definition) => (definition.source === "etcd" || definition.source === scope.platform.source) && watchesOneOf(definition, cronJobs));
+}
+
+/** Whether `definition` watches no CronJob, or one of `cronJobs`. */
+const watchesOneOf = (definition: AlertDefinition, cronJobs: readonly CronJobKey[]) => definition.cronJob === undefined || cronJobs.includes(definition.cronJob);
+
+/** The names of the alerts on `source`'s metrics for a scope with `cronJobs`, in the order they are rendered. */
+export function alertNamesOn(source: MetricSource, cronJobs: readonly CronJobKey[]): string[] {
+    return ETCD_ALERTS.filter((definition) => definition.source === source && watchesOneOf(definition, cronJobs)).map((definition) => definition.alert);
 }
 
 /** The alerting rule of one alert, rendered for `scope`. */
@@ -477,7 +590,7 @@ function alertingRule(definition: AlertDefinition, scope: AlertScope): AlertingR
     return {
         alert: definition.alert,
         expr: definition.expr(definition.thresholds, context),
-        for: definition.for,
+        for: typeof definition.for === "string" ? definition.for : humanSeconds(definition.for(context)),
         labels: { severity: definition.severity },
         annotations: {
             summary: definition.summary,
@@ -487,14 +600,22 @@ function alertingRule(definition: AlertDefinition, scope: AlertScope): AlertingR
     };
 }
 
+/** The rule group of each source, by the name it is evaluated under. */
+export const RULE_GROUP_NAMES: Readonly<Record<MetricSource, string>> = {
+    etcd: "etcd",
+    kubernetes: "etcd-kubernetes",
+    "google-cloud": "etcd-google-cloud",
+};
+
 /**
- * The rule groups for `scope`: the alerts on the members' own metrics, and those on what Kubernetes
- * reports about the members (kube-state-metrics and the kubelet), which a collector may lack.
+ * The rule groups for `scope`: the alerts on the members' own metrics, and those on what the platform
+ * reports about the members. A Prometheus evaluates the `etcd` and `etcd-kubernetes` groups; the
+ * `etcd-google-cloud` group is PromQL for Cloud Monitoring's alert policies, one per rule.
  */
 export function alertRuleGroups(scope: AlertScope): AlertRuleGroup[] {
     const alerts = alertsFor(scope);
-    return (["etcd", "kubernetes"] as const).map((source) => ({
-        name: source === "etcd" ? "etcd" : "etcd-kubernetes",
+    return (["etcd", scope.platform.source] as const).map((source) => ({
+        name: RULE_GROUP_NAMES[source],
         interval: SCRAPE_INTERVAL,
         rules: alerts.filter((definition) => definition.source === source).map((definition) => alertingRule(definition, scope)),
     }));

@@ -1,3 +1,5 @@
+import { MetricsCollectorPods } from "../etcd/cluster";
+
 /**
  * How each supported metrics collector is told to scrape the members and to evaluate the alert rules:
  * the custom resources it reads. Both take the same Prometheus rule groups.
@@ -57,4 +59,26 @@ export function rulesObjectType(flavor: MonitoringFlavor): ObjectType {
     return flavor === "gmp"
         ? { apiVersion: "monitoring.googleapis.com/v1", kind: "Rules" }
         : { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule" };
+}
+
+/**
+ * GKE's managed collection: a DaemonSet whose pods are labelled `app.kubernetes.io/name: collector`, in
+ * `gmp-system` on Standard clusters and in `gke-gmp-system` on Autopilot. Both are admitted, so the stack
+ * need not know which kind of cluster it runs on; nothing else in those namespaces is.
+ */
+const GMP_COLLECTOR_PODS: readonly MetricsCollectorPods[] = ["gmp-system", "gke-gmp-system"].map((namespace) => ({
+    namespace,
+    podLabels: { "app.kubernetes.io/name": "collector" },
+}));
+
+/**
+ * The pods of `flavor` that scrape the members. A Prometheus Operator's Prometheus is admitted by its
+ * namespace (`prometheusNamespace`), since its pods' labels depend on how it was installed.
+ */
+export function collectorPods(flavor: MonitoringFlavor, prometheusNamespace?: string): readonly MetricsCollectorPods[] {
+    if (flavor === "gmp") return GMP_COLLECTOR_PODS;
+    if (prometheusNamespace === undefined) {
+        throw new Error("the prometheus-operator flavor needs the namespace of its Prometheus");
+    }
+    return [{ namespace: prometheusNamespace }];
 }

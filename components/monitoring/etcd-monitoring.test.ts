@@ -6,30 +6,15 @@
 import { parse } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { RegisteredResource } from "../../plan/recording-monitor";
+import { PROD_CLUSTER_ARGS } from "../../test/cluster-args";
 import { childrenOf, declareUnderMocks } from "../../test/component-mocks";
-import { PROD_SCOPE } from "../../test/monitoring/alert-scope";
+import { OPERATOR_SCOPE, PROD_SCOPE } from "../../test/monitoring/alert-scope";
 import { EtcdCluster, EtcdClusterArgs } from "../etcd/cluster";
 import { scheduledJobLabels } from "../scheduled-job";
 import { alertRuleGroups } from "./alert-rules";
 import { EtcdMonitoring, EtcdMonitoringArgs } from "./etcd-monitoring";
 
-const clusterArgs: EtcdClusterArgs = {
-    namespace: "etcd",
-    name: "apisix-etcd",
-    replicas: 3,
-    image: "gcr.io/etcd-development/etcd:v3.5.33",
-    antiAffinity: "required",
-    zoneSpread: "preferred",
-    clusterDomain: "cluster.local",
-    storage: { size: "20Gi", className: "apisix-etcd-ssd" },
-    resources: { requests: { cpu: "500m", memory: "1Gi" } },
-    quotaBackendBytes: 4 * 2 ** 30,
-    autoCompaction: { mode: "periodic", retention: "1h" },
-    clientNamespaces: ["apisix"],
-    monitoringNamespace: "gmp-system",
-    protect: false,
-    membership: { image: "alpine/k8s:1.34.1" },
-};
+const clusterArgs: EtcdClusterArgs = { ...PROD_CLUSTER_ARGS, protect: false };
 
 let resources: RegisteredResource[];
 let monitoringArgs: EtcdMonitoringArgs;
@@ -47,13 +32,19 @@ beforeAll(async () => {
             statefulSetName: cluster.statefulSet.metadata.name,
             replicas: clusterArgs.replicas,
             dataClaimNames: cluster.dataClaimNames,
-            backup: { cronJobName: pulumi.output("apisix-etcd-backup"), intervalSeconds: 6 * 3600 },
-            authBootstrap: { cronJobName: pulumi.output("apisix-etcd-auth"), intervalSeconds: 3600 },
+            dataVolumeName: cluster.dataVolumeName,
+            googleCloud: { project: "apisix-prod", clusterName: "apisix-prod" },
+            backup: {
+                cronJobName: pulumi.output("apisix-etcd-backup"),
+                intervalSeconds: 6 * 3600,
+                successLog: { container: "upload", line: pulumi.output("^uploaded gs://apisix-prod-apisix-etcd-backups/etcd/") },
+            },
+            authBootstrap: { cronJobName: pulumi.output("apisix-etcd-auth"), intervalSeconds: 3600, successLog: { container: "auth", line: "^done: " } },
             runbookBaseUrl: PROD_SCOPE.runbookBaseUrl,
             instanceLabels: cluster.instanceLabels,
         };
         new EtcdMonitoring("gmp", monitoringArgs);
-        new EtcdMonitoring("operator", { ...monitoringArgs, flavor: "prometheus-operator", labels: { release: "kube-prometheus-stack" } });
+        new EtcdMonitoring("operator", { ...monitoringArgs, flavor: "prometheus-operator", googleCloud: undefined, labels: { release: "kube-prometheus-stack" } });
         new EtcdMonitoring("no-backup", { ...monitoringArgs, backup: undefined });
         new EtcdMonitoring("no-auth", { ...monitoringArgs, authBootstrap: undefined });
         const invalid: Partial<EtcdMonitoringArgs>[] = [
@@ -64,6 +55,8 @@ beforeAll(async () => {
             { authBootstrap: { cronJobName: "apisix-etcd-auth", intervalSeconds: 1.5 } },
             { runbookBaseUrl: "" },
             { runbookBaseUrl: "https://example.com/runbooks.md#etcd" },
+            { googleCloud: undefined },
+            { backup: { cronJobName: "apisix-etcd-backup", intervalSeconds: 3600 } },
         ];
         for (const [index, change] of invalid.entries()) {
             try {
@@ -76,16 +69,80 @@ beforeAll(async () => {
     });
 });
 
-const objectsOf = (component: string) => childrenOf(resources, "apisix-etcd:index:EtcdMonitoring", component).map((r) => r.inputs as any);
+/** The Kubernetes objects a component declared. */
+const objectsOf = (component: string) =>
+    childrenOf(resources, "apisix-etcd:index:EtcdMonitoring", component)
+        .filter((r) => r.type.startsWith("kubernetes:"))
+        .map((r) => r.inputs as any);
 const ofKind = (component: string, kind: string) => objectsOf(component).find((o) => o.kind === kind);
 const statefulSet = () => resources.find((r) => r.type === "kubernetes:apps/v1:StatefulSet")!.inputs as any;
 
+const googleCloudOf = (component: string, type: string) =>
+    childrenOf(resources, "apisix-etcd:index:EtcdMonitoring", component)
+        .filter((r) => r.type === type)
+        .map((r) => r.inputs as any);
+
 describe("on GKE's managed Prometheus", () => {
-    test("declares a PodMonitoring and a Rules object in the members' namespace, and nothing else", () => {
+    test("declares a PodMonitoring and a Rules object in the members' namespace, two log-based metrics and three alert policies", () => {
         expect(objectsOf("gmp").map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
             "monitoring.googleapis.com/v1 PodMonitoring etcd/apisix-etcd",
             "monitoring.googleapis.com/v1 Rules etcd/apisix-etcd-alerts",
         ]);
+        expect(googleCloudOf("gmp", "gcp:logging/metric:Metric").map((m) => m.name)).toEqual([
+            "apisix-etcd/apisix-prod/etcd/apisix-etcd-backup/succeeded",
+            "apisix-etcd/apisix-prod/etcd/apisix-etcd-auth/succeeded",
+        ]);
+        expect(googleCloudOf("gmp", "gcp:monitoring/alertPolicy:AlertPolicy").map((p) => p.displayName)).toEqual([
+            "EtcdVolumeNearlyFull (apisix-prod/etcd)",
+            "EtcdBackupStale (apisix-prod/etcd)",
+            "EtcdAuthConvergenceStale (apisix-prod/etcd)",
+        ]);
+    });
+
+    test("the Rules object holds only the alerts on the members' own series: a namespaced Rules sees nothing else", () => {
+        expect(ofKind("gmp", "Rules").spec.groups.map((g: any) => g.name)).toEqual(["etcd"]);
+    });
+
+    test("each log-based metric counts the success lines of its job's container, in this cluster's namespace only", () => {
+        const [backup, auth] = googleCloudOf("gmp", "gcp:logging/metric:Metric");
+        expect(backup.project).toBe("apisix-prod");
+        expect(backup.filter.split("\n")).toEqual([
+            'resource.type="k8s_container"',
+            'resource.labels.cluster_name="apisix-prod"',
+            'resource.labels.namespace_name="etcd"',
+            'resource.labels.pod_name=~"^apisix-etcd-backup-"',
+            'resource.labels.container_name="upload"',
+            'textPayload=~"^uploaded gs://apisix-prod-apisix-etcd-backups/etcd/"',
+        ]);
+        expect(auth.filter).toContain('resource.labels.container_name="auth"\ntextPayload=~"^done: "');
+        expect(backup.metricDescriptor).toEqual({ metricKind: "DELTA", valueType: "INT64", unit: "1" });
+    });
+
+    test("each alert policy is the rendered rule: its PromQL, its `for` in seconds, its labels and runbook", () => {
+        const googleCloud = alertRuleGroups(PROD_SCOPE).find((g) => g.name === "etcd-google-cloud")!;
+        const policies = googleCloudOf("gmp", "gcp:monitoring/alertPolicy:AlertPolicy");
+        expect(policies.map((p) => p.conditions[0].conditionPrometheusQueryLanguage.query)).toEqual(googleCloud.rules.map((r) => r.expr));
+        const backup = policies.find((p) => p.displayName.startsWith("EtcdBackupStale"));
+        expect(backup).toMatchObject({
+            project: "apisix-prod",
+            combiner: "OR",
+            severity: "WARNING",
+            conditions: [
+                {
+                    conditionPrometheusQueryLanguage: {
+                        duration: `${6 * 3600 + 15 * 60}s`,
+                        evaluationInterval: "30s",
+                        alertRule: "EtcdBackupStale",
+                        ruleGroup: "etcd-google-cloud",
+                        labels: { severity: "warning" },
+                        disableMetricValidation: true,
+                    },
+                },
+            ],
+        });
+        expect(backup.documentation.content).toContain(`Runbook: ${PROD_SCOPE.runbookBaseUrl}#etcdbackupstale`);
+        const volume = policies.find((p) => p.displayName.startsWith("EtcdVolumeNearlyFull"));
+        expect(volume.conditions[0].conditionPrometheusQueryLanguage).toMatchObject({ duration: "600s", disableMetricValidation: false });
     });
 
     test("scrapes the members' metrics port every 30 s; the PodMonitoring's name is the job the rules select", () => {
@@ -97,7 +154,7 @@ describe("on GKE's managed Prometheus", () => {
     });
 
     test("holds the alert rules of alert-rules.ts for the cluster's names", () => {
-        expect(ofKind("gmp", "Rules").spec).toEqual({ groups: alertRuleGroups(PROD_SCOPE) });
+        expect(ofKind("gmp", "Rules").spec).toEqual({ groups: alertRuleGroups(PROD_SCOPE).filter((g) => g.name === "etcd") });
     });
 
     test("labels both objects as part of the stack", () => {
@@ -130,8 +187,9 @@ describe("with the Prometheus Operator", () => {
         });
     });
 
-    test("holds the same rule groups", () => {
-        expect(ofKind("operator", "PrometheusRule").spec).toEqual(ofKind("gmp", "Rules").spec);
+    test("holds the members' rules and those on kube-state-metrics and the kubelet, and declares nothing in Google Cloud", () => {
+        expect(ofKind("operator", "PrometheusRule").spec).toEqual({ groups: alertRuleGroups(OPERATOR_SCOPE) });
+        expect(childrenOf(resources, "apisix-etcd:index:EtcdMonitoring", "operator").filter((r) => r.type.startsWith("gcp:"))).toEqual([]);
     });
 });
 
@@ -151,22 +209,27 @@ describe("what the objects select is what the EtcdCluster declares", () => {
         expect(listen).toBe(`http://0.0.0.0:${port.containerPort}`);
     });
 
-    test("the rules name the StatefulSet's pods and claims, as kube-state-metrics and the kubelet label them", () => {
+    test("the rules name the StatefulSet's claims as the kubelet labels them, and its pods and data volume as Google Cloud does", () => {
         const sts = statefulSet();
         const claims = Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.spec.volumeClaimTemplates[0].metadata.name}-${sts.metadata.name}-${i}`);
-        const exprs = ofKind("gmp", "Rules").spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.expr)).join("\n");
-        expect(exprs).toContain(`persistentvolumeclaim=~"${claims.join("|")}"`);
-        expect(exprs).toContain(`pod=~"${sts.metadata.name}-[0-9]+"`);
-        expect(exprs).toContain(`namespace="${sts.metadata.namespace}"`);
+        const operatorExprs = ofKind("operator", "PrometheusRule").spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.expr)).join("\n");
+        expect(operatorExprs).toContain(`persistentvolumeclaim=~"${claims.join("|")}"`);
+        expect(operatorExprs).toContain(`namespace="${sts.metadata.namespace}"`);
+        const volume = googleCloudOf("gmp", "gcp:monitoring/alertPolicy:AlertPolicy")[0].conditions[0].conditionPrometheusQueryLanguage.query;
+        const podVolume = sts.spec.template.spec.containers.find((c: any) => c.name === "etcd").volumeMounts.find((m: any) => m.mountPath === "/var/lib/etcd").name;
+        expect(volume).toContain(`pod_name=~"${sts.metadata.name}-[0-9]+", volume_name="${podVolume}"`);
+        expect(volume).toContain(`namespace_name="${sts.metadata.namespace}"`);
     });
 });
 
 test.each([
     ["no-backup", "EtcdBackupStale"],
     ["no-auth", "EtcdAuthConvergenceStale"],
-])("%s: without its CronJob there is no %s alert, and all the others", (component, alert) => {
-    const alerts = ofKind(component, "Rules").spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
+])("%s: without its CronJob there is no %s alert (nor its log-based metric), and all the others", (component, alert) => {
+    const policies = googleCloudOf(component, "gcp:monitoring/alertPolicy:AlertPolicy").map((p) => p.conditions[0].conditionPrometheusQueryLanguage.alertRule);
+    const alerts = [...ofKind(component, "Rules").spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert)), ...policies];
     expect(alerts).toEqual(alertRuleGroups(PROD_SCOPE).flatMap((g) => g.rules.map((r) => r.alert)).filter((name) => name !== alert));
+    expect(googleCloudOf(component, "gcp:logging/metric:Metric")).toHaveLength(1);
 });
 
 test("refuses arguments that would monitor the wrong thing, or nothing", () => {
@@ -178,5 +241,7 @@ test("refuses arguments that would monitor the wrong thing, or nothing", () => {
         expect.stringContaining("authBootstrap.intervalSeconds must be a positive integer, got 1.5"),
         expect.stringContaining('runbookBaseUrl must be a non-empty URL without a fragment, got ""'),
         expect.stringContaining("without a fragment"),
+        expect.stringContaining("flavor gmp needs googleCloud (the project and the GKE cluster's name)"),
+        expect.stringContaining("backup.successLog must name the line its pods log on success"),
     ]);
 });

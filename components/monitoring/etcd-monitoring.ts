@@ -1,12 +1,23 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { alertRuleGroups, SCRAPE_INTERVAL } from "./alert-rules";
+import { alertNamesOn, alertRuleGroups, CRON_JOBS, PlatformMetrics, RULE_GROUP_NAMES, SCRAPE_INTERVAL } from "./alert-rules";
 import { MonitoringFlavor, rulesObjectType, scrapeObject } from "./collector-objects";
+import { alertPolicy, promqlMetricName, successLogMetric, SuccessLog, successMetricId } from "./google-cloud-alerts";
 
 /** A CronJob of the stack whose successful runs an alert watches, and the longest time between two of its scheduled runs. */
 export interface MonitoredCronJob {
     readonly cronJobName: pulumi.Input<string>;
     readonly intervalSeconds: number;
+    /** The line its pods log on success: what the alert counts on Google Cloud (flavor `gmp`, required there). */
+    readonly successLog?: SuccessLog;
+}
+
+/** Where the Google Cloud alerts live and what they select: flavor `gmp`. */
+export interface GoogleCloudMonitoring {
+    /** The project of the GKE cluster, whose Cloud Logging and Monitoring hold the cluster's logs and metrics. */
+    readonly project: string;
+    /** The GKE cluster's name, as Google Cloud labels its logs and metrics (`cluster_name`). */
+    readonly clusterName: string;
 }
 
 export interface EtcdMonitoringArgs {
@@ -30,6 +41,14 @@ export interface EtcdMonitoringArgs {
     readonly replicas: number;
     /** The members' PersistentVolumeClaims (EtcdCluster.dataClaimNames). */
     readonly dataClaimNames: readonly string[];
+    /** The members' data volume in their pods (EtcdCluster.dataVolumeName). */
+    readonly dataVolumeName: string;
+    /**
+     * Flavor `gmp` (required there): GKE's managed collection has no CronJob metrics and scrapes no kubelet
+     * unless told to, so the alerts on the volumes and the CronJobs are Cloud Monitoring alert policies, on
+     * GKE's system metrics and on log-based metrics of the jobs' success lines.
+     */
+    readonly googleCloud?: GoogleCloudMonitoring;
     /** The backup CronJob, if there is one. */
     readonly backup?: MonitoredCronJob;
     /** The auth bootstrap's CronJob, if there is one. */
@@ -68,6 +87,18 @@ export class EtcdMonitoring extends pulumi.ComponentResource {
             throw new pulumi.ResourceError(`runbookBaseUrl must be a non-empty URL without a fragment, got ${JSON.stringify(args.runbookBaseUrl)}`, this);
         }
 
+        const googleCloud = args.flavor === "gmp" ? args.googleCloud : undefined;
+        if (args.flavor === "gmp" && !googleCloud) {
+            throw new pulumi.ResourceError("flavor gmp needs googleCloud (the project and the GKE cluster's name) for the alerts on volumes and CronJobs", this);
+        }
+        const cronJobs = { backup: args.backup, authBootstrap: args.authBootstrap };
+        const watched = CRON_JOBS.filter((key) => cronJobs[key] !== undefined);
+        for (const key of watched) {
+            if (googleCloud && !cronJobs[key]!.successLog) {
+                throw new pulumi.ResourceError(`${key}.successLog must name the line its pods log on success: flavor gmp counts it`, this);
+            }
+        }
+
         const labels = { ...args.labels, ...args.instanceLabels, "app.kubernetes.io/component": "monitoring", "app.kubernetes.io/managed-by": "pulumi" };
         const scrape = scrapeObject(args.flavor, { podLabels: args.memberLabels, port: args.metricsPort, job: args.name, interval: SCRAPE_INTERVAL });
         new k8s.apiextensions.CustomResource(
@@ -76,25 +107,62 @@ export class EtcdMonitoring extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const platform: PlatformMetrics = googleCloud ? { source: "google-cloud", clusterName: googleCloud.clusterName } : { source: "kubernetes" };
+        const successMetrics = googleCloud
+            ? watched.map((key) =>
+                  successLogMetric(
+                      `${name}-${key}-succeeded`,
+                      { ...googleCloud, namespace: args.namespace },
+                      cronJobs[key]!.cronJobName,
+                      cronJobs[key]!.successLog!,
+                      { parent: this },
+                  ),
+              )
+            : [];
+        /** A watched CronJob as the rules read it, with the PromQL name of its success metric on Google Cloud. */
+        const watchedCronJob = (namespace: string, cronJob: { cronJobName: string; intervalSeconds: number } | undefined) =>
+            cronJob && {
+                cronJobName: cronJob.cronJobName,
+                intervalSeconds: cronJob.intervalSeconds,
+                successMetric: googleCloud && promqlMetricName(`logging.googleapis.com/user/${successMetricId({ clusterName: googleCloud.clusterName, namespace }, cronJob.cronJobName)}`),
+            };
         const groups = pulumi
-            .all([args.namespace, args.statefulSetName, args.backup, args.authBootstrap])
-            .apply(([namespace, statefulSetName, backup, authBootstrap]) =>
+            .all([args.namespace, args.statefulSetName, args.backup?.cronJobName, args.authBootstrap?.cronJobName])
+            .apply(([namespace, statefulSetName, backupJob, authJob]) =>
                 alertRuleGroups({
                     namespace,
                     job: args.name,
                     statefulSetName,
                     replicas: args.replicas,
                     dataClaimNames: args.dataClaimNames,
-                    backup,
-                    authBootstrap,
+                    dataVolumeName: args.dataVolumeName,
+                    platform,
+                    backup: watchedCronJob(namespace, args.backup && { cronJobName: backupJob!, intervalSeconds: args.backup.intervalSeconds }),
+                    authBootstrap: watchedCronJob(namespace, args.authBootstrap && { cronJobName: authJob!, intervalSeconds: args.authBootstrap.intervalSeconds }),
                     runbookBaseUrl: args.runbookBaseUrl,
                 }),
             );
+        // The collector evaluates the groups on Prometheus series; Cloud Monitoring those on its own metrics.
+        const googleCloudGroup = RULE_GROUP_NAMES["google-cloud"];
         new k8s.apiextensions.CustomResource(
             `${name}-alerts`,
-            { ...rulesObjectType(args.flavor), metadata: { name: `${args.name}-alerts`, namespace: args.namespace, labels }, spec: { groups } },
+            {
+                ...rulesObjectType(args.flavor),
+                metadata: { name: `${args.name}-alerts`, namespace: args.namespace, labels },
+                spec: { groups: groups.apply((all) => all.filter((group) => group.name !== googleCloudGroup)) },
+            },
             { parent: this },
         );
+        if (googleCloud) {
+            const where = pulumi.interpolate`${googleCloud.clusterName}/${args.namespace}`;
+            for (const alert of alertNamesOn("google-cloud", watched)) {
+                const rendered = groups.apply((all) => {
+                    const group = all.find((g) => g.name === googleCloudGroup)!;
+                    return { group, rule: group.rules.find((rule) => rule.alert === alert)! };
+                });
+                alertPolicy(`${name}-${alert}`, googleCloud.project, rendered, where, { parent: this, dependsOn: successMetrics });
+            }
+        }
         this.registerOutputs({});
     }
 }

@@ -55,7 +55,7 @@ export function statefulSet(): FakeResource {
                                     { name: "ETCD_CERT_FILE", value: "/etc/etcd/tls/tls.crt" },
                                     { name: "ETCD_KEY_FILE", value: "/etc/etcd/tls/tls.key" },
                                 ],
-                                resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
+                                resources: { requests: { cpu: "500m", memory: "6Gi" }, limits: { memory: "6Gi" } },
                                 securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true },
                                 volumeMounts: [{ name: "data", mountPath: "/var/lib/etcd" }],
                             },

@@ -1,9 +1,9 @@
 // The auth bootstrap script run for real by /bin/sh against a 3-member etcd 3.5 with the prod token
 // settings (JWT, ES256), reached as the Job reaches the client Service: through one address that
 // spreads connections over the members. It runs with only its declared environment, on a PATH of
-// logging stand-ins for the tools it calls, so that a password in a process argument shows. Last,
-// the rendered prod Job's container runs as rendered (test/backup/pod-steps.ts) against the same
-// cluster, its Secrets stood in for.
+// logging stand-ins for the tools it calls, so that a password in a process argument shows. The
+// rendered Job itself runs in the pod sandbox (test/access/tls.test.ts: enable, no change, root's
+// rotation from the previous password's Secret).
 import { execFile, spawn } from "child_process";
 import { generateKeyPairSync } from "crypto";
 import * as fs from "fs";
@@ -14,8 +14,6 @@ import { AUTH_BOOTSTRAP_SCRIPT } from "../../components/access/auth-bootstrap-sc
 import { etcdBinaries, type EtcdBinaries } from "../etcd/binaries";
 import { EtcdClient, prefixRangeEnd } from "../etcd/etcd-client";
 import { LocalCluster, type MemberSpec } from "../etcd/local-cluster";
-import { findManifest, renderedPlan } from "../rendered-plan";
-import { containerStep } from "../backup/pod-steps";
 
 jest.setTimeout(30_000);
 
@@ -319,35 +317,5 @@ describe("the auth bootstrap script on real etcd", () => {
         const connections = service.connections();
         expect(await converge({ BACKUP_PASSWORD: `Backup"0` })).toEqual({ status: 1, lines: ["FAILED: BACKUP_PASSWORD must be set to letters and digits only"] });
         expect(service.connections()).toBe(connections);
-    });
-
-    test("the rendered prod Job declares the same: on this cluster it changes nothing, and it rotates root from the previous password's Secret", async () => {
-        const container = findManifest(renderedPlan("prod").manifests, "Job", "apisix-etcd-auth").spec.template.spec.containers[0];
-        const endpoint = new URL((container.env as { name: string; value?: string }[]).find((e) => e.name === "ENDPOINT")!.value!);
-        const runRendered = (secretKeyRefs: Record<string, string>) => {
-            for (const value of Object.values(secretKeyRefs)) secrets.add(value);
-            const step = containerStep(container, {
-                volumes: { tmp: path.join(work, "home") },
-                replace: { [endpoint.host]: new URL(service.url).host },
-                binaries: { sh: "/bin/sh" },
-                secretKeyRefs,
-            });
-            return checked(run(step.binary, step.args, step.env));
-        };
-        const userSecrets = {
-            "apisix-etcd-user-apisix/password": passwords.apisix,
-            "apisix-etcd-user-backup/password": passwords.backup,
-            "apisix-etcd-user-defrag/password": passwords.defrag,
-        };
-
-        // Without the optional previous password's Secret.
-        expect(await runRendered({ ...userSecrets, "apisix-etcd-user-root/password": passwords.root })).toEqual({ status: 0, lines: ["done: no change"] });
-        const previous = passwords.root;
-        passwords.root = "Root0third";
-        expect(await runRendered({ ...userSecrets, "apisix-etcd-user-root/password": passwords.root, "apisix-etcd-user-root-previous/password": previous })).toEqual({
-            status: 0,
-            lines: ["changed password of user root", "done: 1 change"],
-        });
-        await expect(token("root", previous)).rejects.toThrow(/authentication failed/);
     });
 });

@@ -108,7 +108,7 @@ describe("peer and client TLS of the rendered stack in the pod sandbox", () => {
 
     test("the backup's snapshot and verify steps save and verify a snapshot over https through the Service, with the mounted CA", async () => {
         const pod = await sandbox.startJobPod(manifest("CronJob", "apisix-etcd-backup"));
-        await pod.completed;
+        await pod.waitCompleted(60_000);
         const init = pod.containerStatuses().filter((s) => ["snapshot", "verify"].includes(s.name));
         expect(init.map((s) => [s.name, s.exits])).toEqual([
             ["snapshot", [{ code: 0, signal: null }]],
@@ -117,10 +117,30 @@ describe("peer and client TLS of the rendered stack in the pod sandbox", () => {
         expect(pod.logs("snapshot")).toMatch(/Snapshot saved at \/backup\/snapshot\.db/);
     });
 
-    test("the auth bootstrap Job enables authentication over https through the Service; then anonymous requests are refused", async () => {
+    /** One run of the rendered auth bootstrap Job: whether it succeeded, and its output's lines. */
+    async function authBootstrap(): Promise<{ succeeded: boolean; lines: string[] }> {
         const run = await sandbox.runJob(manifest("Job", "apisix-etcd-auth"), 60_000);
-        const pod = run.pods[run.pods.length - 1];
-        expect({ succeeded: run.succeeded, log: pod.logs("auth").slice(-2000) }).toEqual({ succeeded: true, log: expect.stringMatching(/^enabled authentication$/m) });
+        const log = run.pods[run.pods.length - 1].logs("auth");
+        // No password of any user shows in the Job's output.
+        for (const [name, data] of Object.entries(made.secrets)) if (name.startsWith("apisix-etcd-user-")) expect(log).not.toContain(data.password);
+        return { succeeded: run.succeeded, lines: log.trimEnd().split("\n") };
+    }
+
+    test("the auth bootstrap Job enables authentication over https through the Service; then anonymous requests are refused", async () => {
+        const first = await authBootstrap();
+        expect(first).toEqual({ succeeded: true, lines: expect.arrayContaining(["enabled authentication"]) });
         await expect(members.client(1).get("/tls/key")).rejects.toThrow(/user name is empty/);
+        // A second run finds everything as declared.
+        expect(await authBootstrap()).toEqual({ succeeded: true, lines: ["done: no change"] });
+    });
+
+    test("a new root password with the previous one in its optional Secret: the Job rotates root", async () => {
+        const previous = made.secrets["apisix-etcd-user-root"].password;
+        sandbox.setSecret("apisix-etcd-user-root", { ...made.secrets["apisix-etcd-user-root"], password: "Root0rotated" });
+        sandbox.setSecret("apisix-etcd-user-root-previous", { password: previous });
+        expect(await authBootstrap()).toEqual({ succeeded: true, lines: ["changed password of user root", "done: 1 change"] });
+        const login = (password: string) => sandbox.http(`https://${SERVICE}:2379/v3/auth/authenticate`, { method: "POST", body: JSON.stringify({ name: "root", password }), timeoutMs: 5000, ca: made.caCert });
+        expect((await login("Root0rotated")).status).toBe(200);
+        expect(await login(previous)).toEqual({ status: 400, body: expect.stringContaining("authentication failed") }); // the gateway answers a failed login with 400
     });
 });

@@ -1,8 +1,9 @@
 // The backup CronJob and the restore init containers of the rendered stack, run for real against
 // etcd 3.5: the rendered prod CronJob's steps back up a running 3-member cluster that holds
 // APISIX-shaped data, exactly as declared (test/backup/pod-steps.ts maps only the client Service's
-// address, the pod's volumes, the user Secret's values and the binaries; a stand-in gcloud copies
-// into a folder standing for the bucket; the members' Secrets come from test/etcd/stack-secrets.ts).
+// address, the pod's volumes, the user Secret's values and the binaries; the GCS stand-in,
+// test/backup/gcs-stand-in.ts, keeps the bucket in a folder and refuses what GCS refuses the role the
+// stack grants each pod's Google identity; the members' Secrets come from test/etcd/stack-secrets.ts).
 // The stack rendered with `restore.from` set to that backup then restores a fresh 3-member cluster
 // with its members' init containers, and the members start as rendered.
 import * as fs from "fs";
@@ -17,7 +18,7 @@ import type { SecretStandIns } from "../etcd/pod-volumes";
 import { membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
 import { makeMemberSecrets, USER_SECRET_KEY_REFS } from "../etcd/stack-secrets";
 import { apisixEntries, putAll } from "./apisix-data";
-import { installFakeGcloud, listObjects, objectPath } from "./fake-gcloud";
+import { createBucket, gcsStep, grantedRole, installGcsStandIn, listObjects, objectPath } from "./fake-gcs";
 import { memberRestoreSteps } from "./member-restore-steps";
 import { podSteps, runSteps, type PodStep, type StepResult } from "./pod-steps";
 
@@ -38,6 +39,8 @@ describe("backup and restore of the rendered stack on real etcd", () => {
     let fakeBin: string;
     let buckets: string;
     let cronJob: RenderedManifest;
+    /** The role the stack grants the backup pods' Google identity on the bucket. */
+    let uploaderRole: string;
     let source: LocalCluster;
     let sourceMembers: RenderedMemberSpec[];
     let sourceData: Map<string, string>;
@@ -57,13 +60,14 @@ describe("backup and restore of the rendered stack on real etcd", () => {
         expect(serviceHost).toMatch(/^apisix-etcd\.etcd\.svc\./);
         const volumes = Object.fromEntries(pod.volumes.map((v: { name: string }) => [v.name, path.join(work, run, v.name)]));
         for (const dir of Object.values(volumes)) fs.mkdirSync(dir as string, { recursive: true });
-        return podSteps(pod, {
+        const steps = podSteps(pod, {
             volumes: volumes as Record<string, string>,
             replace: { [serviceHost]: SOURCE_IPS[1] },
             binaries: { etcdctl: bins.etcdctl, etcdutl: bins.etcdutl, bash: "/bin/bash" },
             // Authentication is not enabled on these members: etcdctl goes on anonymously.
             secretKeyRefs: USER_SECRET_KEY_REFS,
         });
+        return steps.map((step) => (step.name === "upload" ? gcsStep(step, { role: uploaderRole, tokenRefusals: 1 }) : step));
     }
 
     const snapshotOf = (run: string) => path.join(work, run, "backup", "snapshot.db");
@@ -73,10 +77,13 @@ describe("backup and restore of the rendered stack on real etcd", () => {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-backup-restore-"));
         fakeBin = path.join(work, "bin");
         buckets = path.join(work, "gcs");
-        installFakeGcloud(fakeBin, buckets);
+        installGcsStandIn(fakeBin, buckets);
 
         const { manifests, plan } = renderedPlan("prod");
         cronJob = findManifest(manifests, "CronJob", "apisix-etcd-backup");
+        uploaderRole = grantedRole(plan.resources, manifests, cronJob.spec.jobTemplate.spec.template.spec.serviceAccountName);
+        expect(uploaderRole).toBe("roles/storage.objectCreator");
+        createBucket(buckets, cronJob.spec.jobTemplate.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "BUCKET").value);
         ({ secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, [...SOURCE_IPS, ...RESTORED_IPS]));
         sourceMembers = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), {
             ips: SOURCE_IPS,
@@ -109,7 +116,7 @@ describe("backup and restore of the rendered stack on real etcd", () => {
         if (work) fs.rmSync(work, { recursive: true, force: true });
     });
 
-    test("the rendered backup steps save a snapshot from the cluster, verify it, and upload it named by its time", () => {
+    test("the rendered backup steps save a snapshot from the cluster, verify it, and upload it named by its time as a create-only identity", () => {
         const steps = backupSteps("good");
         expect(steps.map((s) => s.name)).toEqual(["snapshot", "verify", "upload"]);
         const before = new Date();
@@ -153,16 +160,20 @@ describe("backup and restore of the rendered stack on real etcd", () => {
 
     describe("restoring from that backup with the rendered restore steps", () => {
         let statefulSet: RenderedManifest;
+        let readerRole: string;
         let restored: LocalCluster;
         let restoredMembers: RenderedMemberSpec[];
         const binaries = () => ({ etcdutl: bins.etcdutl, bash: "/bin/bash" });
+        // The metadata server drops the first token request of each member: they wait for it.
         const stepsFor = (dataRoot: string) =>
-            memberRestoreSteps(statefulSet, { ips: RESTORED_IPS, dataRoot, scratchRoot: `${dataRoot}-scratch`, binaries: binaries() });
+            memberRestoreSteps(statefulSet, { ips: RESTORED_IPS, dataRoot, scratchRoot: `${dataRoot}-scratch`, binaries: binaries(), readerRole, tokenRefusals: 1 });
 
         beforeAll(async () => {
             const [stack] = await restoreStack;
             expect(stack.error).toBeUndefined();
             statefulSet = stack.manifests.find((m) => m.kind === "StatefulSet" && m.metadata.name === "apisix-etcd")!;
+            readerRole = grantedRole(stack.resources, stack.manifests, statefulSet.spec.template.spec.serviceAccountName);
+            expect(readerRole).toBe("roles/storage.objectViewer");
             expect(statefulSet.spec.template.spec.initContainers.map((c: { name: string }) => c.name)).toEqual(["restore-fetch", "restore", "restore-install"]);
         });
 

@@ -3,11 +3,14 @@
  * mapped the way test/etcd/rendered-members.ts maps the etcd container (each pod's DNS name -> its
  * loopback IP, the data volume -> the member's folder under `dataRoot`, `$(POD_NAME)` and the
  * other downward-API values -> the member's), plus the pod's other volumes but secrets -> folders
- * under `scratchRoot` and each command's binary -> a local one of that name.
+ * under `scratchRoot` and each command's binary -> a local one of that name. A step that downloads from
+ * GCS runs inside the GCS stand-in (fake-gcs.ts; its launcher must be on the steps' PATH) as an
+ * identity holding `readerRole`.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { membersFromStatefulSet } from "../etcd/rendered-members";
+import { gcsStep } from "./fake-gcs";
 import type { PodStep } from "./pod-steps";
 
 export interface MemberRestoreStepsOptions {
@@ -19,6 +22,10 @@ export interface MemberRestoreStepsOptions {
     readonly scratchRoot: string;
     /** Binary name -> local executable. */
     readonly binaries: Readonly<Record<string, string>>;
+    /** The members' role on the backup bucket; the stack grants `roles/storage.objectViewer`. */
+    readonly readerRole?: string;
+    /** Token requests the metadata server drops before it answers, in each member's download. */
+    readonly tokenRefusals?: number;
 }
 
 export function memberRestoreSteps(statefulSet: any, options: MemberRestoreStepsOptions): PodStep[][] {
@@ -48,7 +55,10 @@ export function memberRestoreSteps(statefulSet: any, options: MemberRestoreSteps
             const member = members[ordinal];
             const binary = options.binaries[path.basename(member.binary)];
             if (!binary) throw new Error(`init container ${initContainers[index].name} runs ${member.binary}, which has no local stand-in`);
-            return { name: initContainers[index].name, binary, args: member.args, env: member.env };
+            const step = { name: initContainers[index].name, binary, args: member.args, env: member.env };
+            return step.env.SOURCE_URL?.startsWith("gs://")
+                ? gcsStep(step, { role: options.readerRole ?? "roles/storage.objectViewer", tokenRefusals: options.tokenRefusals })
+                : step;
         }),
     );
 }

@@ -85,7 +85,7 @@ export function podSteps(podSpec: { initContainers?: ContainerManifest[]; contai
 }
 
 export interface RunOptions {
-    /** Folders put first on PATH (where stand-ins such as gcloud live). */
+    /** Folders put first on PATH (where stand-ins such as gcs-stand-in live). */
     readonly path?: readonly string[];
     /** Called after a step exited 0, before the next starts (to damage what it left, say). */
     readonly after?: (step: string) => void;

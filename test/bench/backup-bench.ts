@@ -12,7 +12,7 @@ import * as path from "path";
 import { findManifest, renderedPlan } from "../rendered-plan";
 import { declareStacks } from "../stack-under-mocks";
 import { apisixEntries, putAll } from "../backup/apisix-data";
-import { installFakeGcloud, listObjects } from "../backup/fake-gcloud";
+import { createBucket, gcsStep, grantedRole, installGcsStandIn, listObjects } from "../backup/fake-gcs";
 import { memberRestoreSteps } from "../backup/member-restore-steps";
 import { allSucceeded, podSteps, runSteps, StepResult } from "../backup/pod-steps";
 import { etcdBinaries } from "../etcd/binaries";
@@ -51,7 +51,7 @@ export async function backupBench(work: string, clusters: LocalCluster[]): Promi
     const bins = await etcdBinaries();
     const fakeBin = path.join(work, "bin");
     const buckets = path.join(work, "gcs");
-    installFakeGcloud(fakeBin, buckets);
+    installGcsStandIn(fakeBin, buckets);
     const { manifests, plan } = renderedPlan("prod");
     const { secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, [...SOURCE_IPS, ...RESTORED_IPS]);
 
@@ -71,12 +71,14 @@ export async function backupBench(work: string, clusters: LocalCluster[]): Promi
     const serviceHost = new URL(cronPod.initContainers[0].env.find((e: { name: string }) => e.name === "ETCDCTL_ENDPOINTS").value).hostname;
     const volumes = Object.fromEntries(cronPod.volumes.map((v: { name: string }) => [v.name, path.join(work, "backup-pod", v.name)]));
     for (const dir of Object.values(volumes)) fs.mkdirSync(dir as string, { recursive: true });
+    createBucket(buckets, cronPod.containers[0].env.find((e: { name: string }) => e.name === "BUCKET").value);
+    const uploaderRole = grantedRole(plan.resources, manifests, cronPod.serviceAccountName);
     const backupSteps = podSteps(cronPod, {
         volumes: volumes as Record<string, string>,
         replace: { [serviceHost]: SOURCE_IPS[1] },
         binaries: { etcdctl: bins.etcdctl, etcdutl: bins.etcdutl, bash: "/bin/bash" },
         secretKeyRefs: USER_SECRET_KEY_REFS,
-    });
+    }).map((step) => (step.name === "upload" ? gcsStep(step, { role: uploaderRole }) : step));
     const backupStarted = process.hrtime.bigint();
     const backup = runSteps(backupSteps, { path: [fakeBin] });
     const backupSeconds = seconds(backupStarted);

@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: prints one JSON object, assembled from
  *  - backup-bench.ts: the rendered backup and restore steps for a ~100 MB database (top-level keys),
+ *  - backup-memory-bench.ts (`backupMemory`): the backup steps' peak memory on a database of more than 1 GiB,
  *  - fault-bench.ts (`faults`): faults of the rendered members as pods in the pod sandbox under a steady write load,
- *  - plan-bench.ts (`plan`): wall time of `npm run plan -- --stack prod`.
+ *  - plan-bench.ts (`plan`): wall time of `npm start` against loading the Pulumi SDKs, and their ratio.
  * Every etcd process started is stopped by pid before it exits, whatever happens.
  */
 import * as fs from "fs";
@@ -10,19 +11,22 @@ import * as os from "os";
 import * as path from "path";
 import type { LocalCluster } from "../etcd/local-cluster";
 import { backupBench } from "./backup-bench";
+import { backupMemoryBench } from "./backup-memory-bench";
 import { faultBench } from "./fault-bench";
 import { planBench } from "./plan-bench";
 
 async function main(): Promise<void> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-bench-"));
     const clusters: LocalCluster[] = [];
-    for (const part of ["backup", "plan"]) fs.mkdirSync(path.join(work, part));
+    for (const part of ["backup", "backup-memory", "plan"]) fs.mkdirSync(path.join(work, part));
     try {
         const backup = await backupBench(path.join(work, "backup"), clusters);
         for (const cluster of clusters.splice(0)) await cluster.stopAll();
+        const backupMemory = await backupMemoryBench(path.join(work, "backup-memory"), clusters);
+        for (const cluster of clusters.splice(0)) await cluster.stopAll();
         const faults = await faultBench();
         const plan = planBench(path.join(work, "plan"));
-        console.log(JSON.stringify({ ...backup, faults, plan }, null, 2));
+        console.log(JSON.stringify({ ...backup, backupMemory, faults, plan }, null, 2));
     } finally {
         for (const cluster of clusters) await cluster.stopAll();
         fs.rmSync(work, { recursive: true, force: true });

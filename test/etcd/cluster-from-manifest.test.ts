@@ -165,6 +165,21 @@ describe("the rendered prod StatefulSet run as pods in the sandbox", () => {
         expect(await members.client(follower).getPrefix(PREFIX)).toEqual(acknowledgedUnder(PREFIX));
     });
 
+    // By now every pod has been up long enough for the kubelet's probes (5 s periods) to find it Ready.
+    test("the kubelet finds every pod Ready by the rendered probes; the client Service routes to them", async () => {
+        await pods.waitReady(WAIT_MS);
+        const container = etcdContainer();
+        for (const ordinal of members.ordinals) {
+            for (const kind of ["livenessProbe", "readinessProbe", "startupProbe"]) {
+                expect({ kind, success: (await probeOnce(sandbox.dial, pods.pod(ordinal).ip, container, container[kind])).success }).toEqual({ kind, success: true });
+            }
+        }
+        const service = sandbox.etcdClient("http://apisix-etcd.etcd.svc.cluster.local:2379");
+        await service.put(`${PREFIX}via-service`, "v");
+        acknowledged.set(`${PREFIX}via-service`, "v");
+        expect(await members.client(2).get(`${PREFIX}via-service`)).toBe("v");
+    });
+
     test("a member back at a new address while the other pods' DNS still answers its old one: it rejoins (peers skip the SAN check)", async () => {
         const leader = await members.waitLeader(WAIT_MS);
         const moved = members.ordinals.find((o) => o !== leader)!;
@@ -187,21 +202,6 @@ describe("the rendered prod StatefulSet run as pods in the sandbox", () => {
         } finally {
             sandbox.unpinHostsEntries();
         }
-    });
-
-    // By now every pod has been up long enough for the kubelet's probes (5 s periods) to find it Ready.
-    test("the kubelet finds every pod Ready by the rendered probes; the client Service routes to them", async () => {
-        await pods.waitReady(WAIT_MS);
-        const container = etcdContainer();
-        for (const ordinal of members.ordinals) {
-            for (const kind of ["livenessProbe", "readinessProbe", "startupProbe"]) {
-                expect({ kind, success: (await probeOnce(sandbox.dial, pods.pod(ordinal).ip, container, container[kind])).success }).toEqual({ kind, success: true });
-            }
-        }
-        const service = sandbox.etcdClient("http://apisix-etcd.etcd.svc.cluster.local:2379");
-        await service.put(`${PREFIX}via-service`, "v");
-        acknowledged.set(`${PREFIX}via-service`, "v");
-        expect(await members.client(2).get(`${PREFIX}via-service`)).toBe("v");
     });
 
     test("kill -9 of the leader's pod: another member leads, no acknowledged write is lost, the new pod rejoins on its claim", async () => {
@@ -234,6 +234,33 @@ describe("the rendered prod StatefulSet run as pods in the sandbox", () => {
         await members.waitHealthy(WAIT_MS);
         expect((await members.client(oldLeader).status()).memberId).toBe(initialMembers.find((m) => m.name === pods.podName(oldLeader))!.id);
         expect(await members.client(oldLeader).getPrefix(PREFIX)).toEqual(acknowledgedUnder(PREFIX));
+    });
+
+    test("with one member down the backup's snapshot reaches etcd through the client Service, and the defragmentation skips", async () => {
+        const { manifests } = renderedPlan("prod");
+        // A follower: right after the leader goes, a snapshot fails with "leader changed" (the Job's retries cover that).
+        const leader = await members.waitLeader(WAIT_MS);
+        const down = members.ordinals.find((o) => o !== leader)!;
+        await pods.killPod(down);
+        await sandbox.endpointsSynced();
+        try {
+            const backup = await sandbox.startJobPod(findManifest(manifests, "CronJob", "apisix-etcd-backup"));
+            await backup.waitCompleted(60_000);
+            expect(findManifest(manifests, "CronJob", "apisix-etcd-backup").spec.jobTemplate.spec.template.spec.initContainers[0].env).toContainEqual({
+                name: "ETCDCTL_ENDPOINTS",
+                value: "http://apisix-etcd.etcd.svc.cluster.local:2379",
+            });
+            expect(backup.containerStatuses().filter((c) => ["snapshot", "verify"].includes(c.name)).map((c) => [c.name, c.exits, c.exits[0]?.code ? backup.logs(c.name) : ""])).toEqual([
+                ["snapshot", [{ code: 0, signal: null }], ""],
+                ["verify", [{ code: 0, signal: null }], ""],
+            ]);
+            const defrag = await sandbox.runJob(findManifest(manifests, "CronJob", "apisix-etcd-defrag"), 60_000);
+            const log = defrag.pods[0].logs(defrag.pods[0].template.spec.containers[0].name);
+            expect({ succeeded: defrag.succeeded, log }).toEqual({ succeeded: true, log: expect.stringContaining(`SKIP: member ${members.clientUrl(down)} is not healthy`) });
+        } finally {
+            await pods.startPod(down);
+        }
+        await members.waitHealthy(WAIT_MS);
     });
 
     test("every member stopped at once (SIGTERM together) and started together: the cluster forms again with all its data", async () => {

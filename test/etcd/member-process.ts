@@ -89,8 +89,26 @@ export class EtcdMemberProcess {
 
   /** SIGTERM to the process group, SIGKILL after `timeoutMs`; resolves once exited. */
   async stop(timeoutMs = 10_000): Promise<ExitInfo> {
+    return this.termThenKill(() => this.signalGroup("SIGTERM"), timeoutMs);
+  }
+
+  /**
+   * SIGTERM to the first process only (what a container runtime sends a container's PID 1), SIGKILL
+   * to the whole group after `timeoutMs`; resolves once exited.
+   */
+  async terminate(timeoutMs: number): Promise<ExitInfo> {
+    return this.termThenKill(() => {
+      try {
+        process.kill(this.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }, timeoutMs);
+  }
+
+  private async termThenKill(sendTerm: () => void, timeoutMs: number): Promise<ExitInfo> {
     if (!this.running) return this.exited;
-    this.signalGroup("SIGTERM");
+    sendTerm();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);

@@ -110,7 +110,7 @@ export function podTemplateOf(workload: WorkloadManifest): PodTemplate {
     }
 }
 
-/** The Job a CronJob creates (its jobTemplate, named as the controller names it, without the schedule's suffix). */
+/** What the Job controller reads of a Job, or of the Job a CronJob makes: its back-off limit and deadline. */
 export function jobSpecOf(workload: WorkloadManifest): { backoffLimit: number; activeDeadlineSeconds?: number } {
     const spec = workload.kind === "CronJob" ? workload.spec.jobTemplate.spec : workload.kind === "Job" ? workload.spec : undefined;
     if (!spec) throw new Error(`${workload.kind}/${workload.metadata.name} is not a Job or CronJob`);

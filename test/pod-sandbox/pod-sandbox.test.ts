@@ -3,7 +3,9 @@
 // modes and group, variables, only its image's programs, cluster DNS), the pod lifecycle (init
 // containers, probes and restarts, SIGTERM and grace, preStop, kill), the network faults, stand-in
 // servers over https, and that nothing is left behind.
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import * as path from "node:path";
 import * as https from "node:https";
 import type { RenderedManifest } from "../rendered-plan";
 import { waitFor } from "../etcd/wait";
@@ -50,7 +52,7 @@ describe("the pod sandbox", () => {
 
     async function runToEnd(manifest: RenderedManifest): Promise<SandboxPod> {
         const pod = await sandbox.startJobPod(manifest);
-        await waitFor(`pod ${pod.name} to end`, async () => pod.phase === "Succeeded" || pod.phase === "Failed", { timeoutMs: WAIT_MS, intervalMs: 50 });
+        await pod.waitCompleted(WAIT_MS);
         if (pod.failure) throw pod.failure;
         return pod;
     }
@@ -186,11 +188,11 @@ describe("the pod sandbox", () => {
             });
         const a = await member("m-a");
         const b = await member("m-b");
-        const hostsOf = (pod: SandboxPod) => pod.exec("main", ["cat", "/etc/hosts"], 5000).then((r) => r.output);
+        const hostsOf = (pod: SandboxPod) => pod.exec("main", ["cat", "/etc/hosts"], 10_000).then((r) => r.output);
         expect(await hostsOf(a)).toContain(`${b.ip}\tm-b.members.demo.svc.cluster.local m-b.members m-b.members.demo m-b.members.demo.svc`);
         expect(await hostsOf(b)).toContain(`${b.ip}\tm-b.members.demo.svc.cluster.local\tm-b\n`); // its own entry, as the kubelet writes it
         expect(await hostsOf(b)).toContain(`${a.ip}\tm-a.members.demo.svc.cluster.local m-a.members`);
-        const reach = (from: SandboxPod, to: string) => from.exec("main", ["sh", "-c", `curl -s -m 1 http://${to}:1 ; echo "exit $?"`], 5000).then((r) => r.output.trim());
+        const reach = (from: SandboxPod, to: string) => from.exec("main", ["sh", "-c", `curl -s -m 1 http://${to}:1 ; echo "exit $?"`], 10_000).then((r) => r.output.trim());
         expect(await reach(a, "m-b.members.demo.svc.cluster.local")).toBe("exit 7"); // reached: refused at the port
         await b.setLink(false);
         expect(await reach(a, "m-b.members.demo.svc.cluster.local")).toBe("exit 28"); // no answer at all
@@ -205,6 +207,41 @@ describe("the pod sandbox", () => {
         await a.kill();
         expect(a.logs("main")).not.toContain("got TERM");
         expect(a.containerStatuses()[0].exits).toEqual([{ code: null, signal: "SIGKILL" }]);
+    });
+
+    test("a StatefulSet pod keeps its claim across a delete and a new start; a deleted claim starts empty", async () => {
+        const statefulSet = sandbox.statefulSet({
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: { name: "keeper", namespace: "demo" },
+            spec: {
+                replicas: 1,
+                serviceName: "members",
+                template: {
+                    metadata: { labels: { app: "keeper" } },
+                    spec: {
+                        securityContext: NON_ROOT,
+                        terminationGracePeriodSeconds: 2,
+                        containers: [shell("main", "cat /data/count 2>/dev/null || echo none; echo kept >> /data/count; sleep 600", { volumeMounts: [{ name: "data", mountPath: "/data" }] })],
+                    },
+                },
+                volumeClaimTemplates: [{ metadata: { name: "data" } }],
+            },
+        });
+        const firstLine = async () => {
+            const pod = await statefulSet.startPod(0);
+            await waitFor("the container's first line", async () => pod.logs("main").includes("\n"), { timeoutMs: WAIT_MS });
+            return pod.logs("main").split("\n")[0];
+        };
+        expect(statefulSet.claimName(0)).toBe("data-keeper-0");
+        expect(await firstLine()).toBe("none");
+        expect(() => statefulSet.deleteClaim(0)).toThrow(/in use by pod keeper-0/);
+        await statefulSet.deletePod(0);
+        expect(await firstLine()).toBe("kept");
+        await statefulSet.killPod(0);
+        statefulSet.deleteClaim(0);
+        expect(await firstLine()).toBe("none");
+        await statefulSet.killPod(0);
     });
 
     test("preStop runs before SIGTERM; after the grace period SIGKILL follows", async () => {
@@ -241,6 +278,18 @@ describe("the pod sandbox", () => {
             server.close();
         }
     });
+
+    test("a process that may not make namespaces gets an error that says so", () => {
+        // As an unprivileged user (nobody): unshare is refused with EPERM, as on a machine without the rights.
+        const script = 'require("./outer-namespace").OuterNamespace.open("/tmp").then(() => console.log("opened"), (e) => console.log(e.message))';
+        const run = spawnSync("setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", process.execPath, "-r", path.join(__dirname, "..", "..", "node_modules", "ts-node", "register", "transpile-only"), "-e", script], {
+            cwd: __dirname,
+            encoding: "utf8",
+            env: { PATH: process.env.PATH, HOME: "/tmp" },
+            timeout: 60_000, // ts-node's start on a busy machine
+        });
+        expect({ stdout: run.stdout, error: run.error?.message }).toEqual({ stdout: expect.stringMatching(/^this machine cannot make the pod sandbox's namespaces .*Operation not permitted.*needs root/m), error: undefined });
+    }, 90_000);
 
     test("close() stops every process and removes the namespace and the directories", async () => {
         const pod = await sandbox.startPod({ name: "left-running", namespace: "demo", template: { spec: { securityContext: NON_ROOT, containers: [shell("main", "sleep 600")] } } });

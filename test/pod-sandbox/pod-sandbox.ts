@@ -39,7 +39,6 @@ import { etcdBinaries } from "../etcd/binaries";
 import { EtcdClient, type EtcdClientOptions } from "../etcd/etcd-client";
 import { waitFor } from "../etcd/wait";
 import type { RenderedManifest } from "../rendered-plan";
-import type { KeyValueObjects } from "./container-environment";
 import { imageDirectories } from "./container-root";
 import { imageContents, type EtcdPrograms, type ImageContents } from "./image-contents";
 import { OuterNamespace } from "./outer-namespace";
@@ -82,7 +81,7 @@ const matches = (labels: Readonly<Record<string, string>>, selector: Readonly<Re
     Object.entries(selector).every(([key, value]) => labels[key] === value);
 
 export class PodSandbox implements PodNode {
-    readonly secrets: KeyValueObjects;
+    readonly secrets: Map<string, Readonly<Record<string, string | Buffer>>>;
     readonly configMaps: Map<string, Readonly<Record<string, string | Buffer>>>;
     readonly caBundle?: string;
     /** Every pod the sandbox ever made, by creation. */
@@ -208,7 +207,7 @@ export class PodSandbox implements PodNode {
         return pod;
     }
 
-    /** One pod of a Job or CronJob (its template unchanged), left to run: await `pod.completed`. */
+    /** One pod of a Job or CronJob (its template unchanged), left to run: `pod.waitCompleted(ms)`. */
     async startJobPod(workload: RenderedManifest, attempt = 0): Promise<SandboxPod> {
         const job = workload as WorkloadManifest;
         jobSpecOf(job); // a Job or CronJob
@@ -241,6 +240,11 @@ export class PodSandbox implements PodNode {
             if (attempt < backoffLimit && (await this.untilDeadline(new Promise<true>((r) => setTimeout(() => r(true), JOB_BACKOFF_START_MS * 2 ** attempt)), deadline)) === undefined) break;
         }
         return { succeeded: false, pods };
+    }
+
+    /** Creates or replaces the Secret `name` (`kubectl apply`): pods started from now on see it. */
+    setSecret(name: string, data: Readonly<Record<string, string | Buffer>>): void {
+        this.secrets.set(name, data);
     }
 
     /** Makes `name` resolve to `address` (or not at all, undefined) in pod `podName`'s /etc/hosts: a stale or wrong DNS answer. */
@@ -279,6 +283,12 @@ export class PodSandbox implements PodNode {
             },
             { timeoutMs, intervalMs: 100 },
         );
+    }
+
+    /** Resolves once the Service proxies route by the pods' latest readiness (kube-proxy's sync, in effect). */
+    async endpointsSynced(): Promise<void> {
+        await this.endpointsUpdate;
+        if (this.endpointsError) throw this.endpointsError;
     }
 
     /** The directory of the claim `claimName` (the PersistentVolume the pods of the StatefulSet mount). */

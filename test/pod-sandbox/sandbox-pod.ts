@@ -153,6 +153,19 @@ export class SandboxPod {
         this.completed = new Promise((resolve) => (this.complete = resolve));
     }
 
+    /** The pod's end (`completed`), bounded: rejects, naming the pod, when it still runs after `timeoutMs`. */
+    async waitCompleted(timeoutMs: number): Promise<PodPhase> {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`pod ${this.name} still runs after ${timeoutMs} ms: ${JSON.stringify(this.containerStatuses())}`)), timeoutMs);
+        });
+        try {
+            return await Promise.race([this.completed, late]);
+        } finally {
+            clearTimeout(timer);
+        }
+    }
+
     /** Whether every container runs, has started and passes its readiness probe. */
     get ready(): boolean {
         return this.phase === "Running" && !this.terminating && this.runs.every((run) => run.ready);
@@ -217,7 +230,7 @@ export class SandboxPod {
                 const preStop = run.spec.lifecycle?.preStop;
                 if (preStop?.exec) await this.exec(run.spec.name, preStop.exec.command, Math.max(0, deadline - Date.now())).catch(() => undefined);
                 else if (preStop) throw new Error(`pod ${this.name}: container ${run.spec.name}: only exec preStop hooks are supported by the pod sandbox`);
-                await proc.stop(Math.max(0, deadline - Date.now()));
+                await proc.terminate(Math.max(0, deadline - Date.now()));
             }),
         );
         await this.removeNetwork();
@@ -411,7 +424,7 @@ export class SandboxPod {
             if (signal.aborted) return;
             writeFileSync(path.join(this.dir, "logs", `${spec.name}.kubelet.log`), `${new Date().toISOString()} ${why}: restarting\n`, { flag: "a" });
             run.stopProbes();
-            void proc.stop((this.template.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000);
+            void proc.terminate((this.template.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000);
         };
         const setReady = (ready: boolean): void => {
             if (run.ready !== ready && !signal.aborted) {

@@ -1,7 +1,8 @@
 /**
  * Kubernetes resource quantities ("20Gi", "500m", "1e3"), parsed the way the API server reads them.
- * The schema needs the numeric value to bound `quotaBackendBytes`, and the component hands etcd a
- * plain byte count, since etcd does not understand Kubernetes suffixes.
+ * The policies compare a memory limit with a byte count; the schema needs the numeric value to bound
+ * `quotaBackendBytes` (the component hands etcd a plain byte count, since etcd does not understand
+ * Kubernetes suffixes). It lives with the pack, which must stand on its own.
  */
 
 const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;

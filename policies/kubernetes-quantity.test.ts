@@ -1,4 +1,4 @@
-import { parseQuantity } from "./quantity";
+import { parseQuantity } from "./kubernetes-quantity";
 
 describe("parseQuantity reads Kubernetes quantities as the API server does", () => {
     test.each([

@@ -1,0 +1,121 @@
+/**
+ * The alerts on Google Cloud's metrics, as Cloud Monitoring holds them: one alert policy per rule of the
+ * `etcd-google-cloud` group, its PromQL condition evaluated by Cloud Monitoring (which, unlike a namespaced
+ * GMP Rules object, sees Google Cloud's system and log-based metrics); and the log-based metrics that
+ * count a job's success lines, so that "no success" is a metric without data.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { AlertingRule, AlertRuleGroup, SCRAPE_INTERVAL } from "./alert-rules";
+
+/** A job's success, as its container logs it. */
+export interface SuccessLog {
+    /** The container that logs the line. */
+    readonly container: string;
+    /** An RE2 regular expression that a success line matches, anchored at its start. */
+    readonly line: pulumi.Input<string>;
+}
+
+/** Where the log lines of the stack's pods are: a GKE cluster's namespace, in a project. */
+export interface LogScope {
+    readonly project: string;
+    readonly clusterName: string;
+    readonly namespace: pulumi.Input<string>;
+}
+
+/** `logging.googleapis.com/user/a/b-c` -> `logging_googleapis_com:user_a_b_c`, as Cloud Monitoring names it in PromQL. */
+export function promqlMetricName(metricType: string): string {
+    const slash = metricType.indexOf("/");
+    const clean = (text: string) => text.replace(/[^A-Za-z0-9_]/g, "_");
+    return `${clean(metricType.slice(0, slash))}:${clean(metricType.slice(slash + 1))}`;
+}
+
+/** The id of the log-based metric counting the successes of `jobName` in `scope`: unique per cluster and namespace. */
+export function successMetricId(scope: { readonly clusterName: string; readonly namespace: string }, jobName: string): string {
+    return `apisix-etcd/${scope.clusterName}/${scope.namespace}/${jobName}/succeeded`;
+}
+
+/** A Logging query string literal. */
+const quoted = (text: string) => JSON.stringify(text);
+
+/**
+ * A counter of the success lines of the pods of the Job or CronJob `jobName` (pods `<jobName>-...`).
+ * Cloud Logging counts the lines received after the metric exists, and writes no point where none matched.
+ */
+export function successLogMetric(
+    name: string,
+    scope: LogScope,
+    jobName: pulumi.Input<string>,
+    log: SuccessLog,
+    opts: pulumi.CustomResourceOptions,
+): gcp.logging.Metric {
+    const fields = pulumi.all([scope.namespace, jobName, log.line]);
+    return new gcp.logging.Metric(
+        name,
+        {
+            project: scope.project,
+            name: fields.apply(([namespace, job]) => successMetricId({ clusterName: scope.clusterName, namespace }, job)),
+            description: pulumi.interpolate`Success lines of the pods of ${jobName} (apisix-etcd's alerts)`,
+            filter: fields.apply(([namespace, job, line]) =>
+                [
+                    'resource.type="k8s_container"',
+                    `resource.labels.cluster_name=${quoted(scope.clusterName)}`,
+                    `resource.labels.namespace_name=${quoted(namespace)}`,
+                    `resource.labels.pod_name=~${quoted(`^${job.replace(/\./g, "[.]")}-`)}`,
+                    `resource.labels.container_name=${quoted(log.container)}`,
+                    `textPayload=~${quoted(line)}`,
+                ].join("\n"),
+            ),
+            metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" },
+        },
+        opts,
+    );
+}
+
+/** Seconds in a Prometheus duration as the rules write them ("10m", "375m", "6h"). */
+function durationSeconds(duration: string): number {
+    const match = /^(\d+)([smh])$/.exec(duration);
+    if (!match) throw new Error(`unexpected rule duration ${JSON.stringify(duration)}`);
+    return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as "s" | "m" | "h"];
+}
+
+/** The alert policy of one rule: its PromQL, `for` and labels as Prometheus would take them, its annotations as the policy's documentation. */
+export function alertPolicy(
+    name: string,
+    project: string,
+    rendered: pulumi.Output<{ readonly group: AlertRuleGroup; readonly rule: AlertingRule }>,
+    where: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions,
+): gcp.monitoring.AlertPolicy {
+    const rule = rendered.apply(({ rule }) => rule);
+    return new gcp.monitoring.AlertPolicy(
+        name,
+        {
+            project,
+            displayName: pulumi.interpolate`${rule.alert} (${where})`,
+            combiner: "OR",
+            severity: rule.labels.severity.apply((severity) => (severity === "critical" ? "CRITICAL" : "WARNING")),
+            conditions: [
+                {
+                    displayName: rule.annotations.summary,
+                    conditionPrometheusQueryLanguage: {
+                        query: rule.expr,
+                        duration: rule.for.apply((duration) => `${durationSeconds(duration)}s`),
+                        evaluationInterval: SCRAPE_INTERVAL,
+                        alertRule: rule.alert,
+                        ruleGroup: rendered.apply(({ group }) => group.name),
+                        labels: rule.labels,
+                        // A log-based metric has no data (and, just created, may have no descriptor) before its first line.
+                        disableMetricValidation: rule.expr.apply((expr) => expr.includes("logging_googleapis_com:user_")),
+                    },
+                },
+            ],
+            documentation: {
+                subject: rule.annotations.summary,
+                content: pulumi.interpolate`${rule.annotations.description}\n\nRunbook: ${rule.annotations.runbook_url}`,
+                mimeType: "text/markdown",
+            },
+        },
+        opts,
+    );
+}
