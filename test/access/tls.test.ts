@@ -46,8 +46,7 @@ describe("peer and client TLS of the rendered stack in the pod sandbox", () => {
         sandbox = await PodSandbox.create({ manifests: variant.manifests, secrets: made.secrets });
         pods = sandbox.statefulSet(statefulSet);
         members = new MemberPods(sandbox, pods, { ca: made.caCert });
-        await pods.startAll();
-        await members.waitHealthy(WAIT_MS);
+        await members.firstDeploy(variant, WAIT_MS);
     });
 
     afterAll(async () => {

@@ -3,7 +3,10 @@
 // healthy, and etcdctl inside a member's own container (`kubectl exec`), which reaches the member
 // even when its link is cut.
 import { EtcdClient } from "../etcd/etcd-client";
-import type { PlanJson } from "../rendered-plan";
+/** The resources of a plan (plan.json, or a stack declared under mocks) with their dependencies. */
+interface PlannedResources {
+    readonly resources: readonly { type: string; name: string; urn: string; inputs: Record<string, unknown>; options: { dependsOn?: readonly string[] } }[];
+}
 import { waitFor } from "../etcd/wait";
 import type { PodSandbox, StatefulSetPods } from "./pod-sandbox";
 
@@ -114,7 +117,7 @@ export class MemberPods {
      * Starts every member as a first `pulumi up` does: the ConfigMaps the plan creates after the
      * StatefulSet (those that depend on it: the founded marker) exist only once every member is healthy.
      */
-    async firstDeploy(plan: PlanJson, timeoutMs: number): Promise<void> {
+    async firstDeploy(plan: PlannedResources, timeoutMs: number): Promise<void> {
         const statefulSet = plan.resources.find((r) => r.type === "kubernetes:apps/v1:StatefulSet" && r.name === this.statefulSet.name);
         if (!statefulSet) throw new Error(`the plan declares no StatefulSet ${this.statefulSet.name}`);
         const later = plan.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && (r.options.dependsOn ?? []).includes(statefulSet.urn));
