@@ -177,7 +177,7 @@ describe("backup and restore of the rendered stack on real etcd", () => {
             restoredConfigMaps = manifestConfigMaps(stack.manifests);
             readerRole = grantedRole(stack.resources, stack.manifests, statefulSet.spec.template.spec.serviceAccountName);
             expect(readerRole).toBe("roles/storage.objectViewer");
-            expect(statefulSet.spec.template.spec.initContainers.map((c: { name: string }) => c.name)).toEqual(["restore-fetch", "restore", "restore-install"]);
+            expect(statefulSet.spec.template.spec.initContainers.map((c: { name: string }) => c.name)).toEqual(["restore-fetch", "restore", "restore-install", "member-join"]);
         });
 
         test("a restore that fails halfway leaves no data dir, and the next attempt restores cleanly", () => {

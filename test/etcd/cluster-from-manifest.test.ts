@@ -90,7 +90,7 @@ describe("the rendered prod StatefulSet run as pods in the sandbox", () => {
 
     test("each member runs as UID/GID 65532 with fsGroup 65532, its data on its claim, owned by that user", () => {
         for (const ordinal of members.ordinals) {
-            const pid = pods.pod(ordinal).containerStatuses()[0].pid!;
+            const pid = pods.pod(ordinal).containerStatuses().find((c) => c.name === "etcd")!.pid!;
             const status = readFileSync(`/proc/${pid}/status`, "utf8");
             expect(status).toMatch(/^Uid:\s+65532\s+65532\s+65532\s+65532$/m);
             expect(status).toMatch(/^Groups:\s+65532\s*$/m);

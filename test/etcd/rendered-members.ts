@@ -159,6 +159,9 @@ export function manifestConfigMaps(manifests: readonly { kind: string; metadata:
 /** The TLS sections of etcd's configuration file and the prefix of the flags they hold. */
 const SECTION_FLAG_PREFIXES: Readonly<Record<string, string>> = { "peer-transport-security": "PEER_", "client-transport-security": "" };
 const variableOf = (key: string): string => key.toUpperCase().replace(/-/g, "_");
+/** A file's value as its flag takes it: a list comma-separated; a duration (`*-time`, nanoseconds in a file) in seconds. */
+const flagText = (key: string, value: unknown): string =>
+  Array.isArray(value) ? value.join(",") : typeof value === "number" && key.endsWith("-time") ? `${value / 1e9}s` : String(value);
 
 /**
  * The ETCD_* variables of the settings in the configuration file the container reads (the ConfigMap the
@@ -177,7 +180,7 @@ function fileVariables(sts: StatefulSetManifest, container: ContainerManifest, p
     Object.entries(settings).flatMap(([name, value]) =>
       name in SECTION_FLAG_PREFIXES
         ? Object.entries(value as Record<string, unknown>).map(([inner, v]) => [`ETCD_${SECTION_FLAG_PREFIXES[name]}${variableOf(inner)}`, String(v)])
-        : [[`ETCD_${variableOf(name)}`, Array.isArray(value) ? value.join(",") : String(value)]],
+        : [[`ETCD_${variableOf(name)}`, flagText(name, value)]],
     ),
   );
 }
@@ -222,7 +225,10 @@ export function membersFromStatefulSet(statefulSet: object, opts: RenderedMember
     const ip = opts.ips[ordinal];
     const dataDir = path.join(opts.dataRoot, name);
     mkdirSync(dataDir, { recursive: true }); // the volume exists before the container starts
-    const mounts = localMounts(sts, container, claimNames, name, dataDir, opts);
+    // A configuration file's folder is not mounted here: its settings become variables (fileVariables).
+    const configFile = (container.args ?? []).find((arg) => arg.startsWith("--config-file="))?.slice("--config-file=".length);
+    const mounted = configFile === undefined ? container : { ...container, volumeMounts: (container.volumeMounts ?? []).filter((m) => m.mountPath !== path.posix.dirname(configFile)) };
+    const mounts = localMounts(sts, mounted, claimNames, name, dataDir, opts);
 
     const localize = (text: string): string => {
       let out = text.replace(podHost, (host, n: string) => {
