@@ -119,7 +119,7 @@ describe("the prod plan", () => {
     });
 
     test("declares no restore", () => {
-        expect(findManifest(manifests, "StatefulSet", "apisix-etcd").spec.template.spec.initContainers).toBeUndefined();
+        expect(findManifest(manifests, "StatefulSet", "apisix-etcd").spec.template.spec.initContainers.map((c: { name: string }) => c.name)).toEqual(["member-join"]);
     });
 });
 
@@ -150,7 +150,7 @@ describe("access control in the prod plan", () => {
 
     test("the bootstrap declares APISIX's role on the configured prefix and the jobs' users, and runs after the members", () => {
         const env = Object.fromEntries(podOf("Job", "apisix-etcd-auth").containers[0].env.map((e: any) => [e.name, e.value]));
-        expect(env.USERS.split("\n")).toEqual(["apisix PASSWORD_APISIX apisix", "backup PASSWORD_BACKUP root", "defrag PASSWORD_DEFRAG root"]);
+        expect(env.USERS.split("\n")).toEqual(["apisix PASSWORD_APISIX apisix", "backup PASSWORD_BACKUP root", "defrag PASSWORD_DEFRAG root", "membership PASSWORD_MEMBERSHIP root"]);
         expect(env.ROLES).toBe(`apisix READWRITE ${Buffer.from("/apisix").toString("base64")} ${Buffer.from("/apisiy").toString("base64")}`);
         expect(env.ENDPOINT).toBe("http://apisix-etcd.etcd.svc.cluster.local:2379");
         const job = findResource(plan, "kubernetes:batch/v1:Job", "apisix-etcd-auth");
@@ -167,9 +167,11 @@ describe("access control in the prod plan", () => {
 describe("access control variants", () => {
     test("auth and TLS off: no Secrets, no bootstrap, no tokens, plain http", () => {
         expect(open.error).toBeUndefined();
-        expect(open.manifests.filter((m) => ["Secret", "Job"].includes(m.kind))).toEqual([]);
-        const env = findManifest(open.manifests, "StatefulSet", "apisix-etcd").spec.template.spec.containers[0].env.map((e: any) => e.name);
-        expect(env.filter((name: string) => /AUTH_TOKEN|CERT|KEY_FILE|CA_FILE/.test(name))).toEqual([]);
+        // The one Job left changes the membership, anonymously.
+        expect(open.manifests.filter((m) => ["Secret", "Job"].includes(m.kind)).map((m) => m.metadata.name)).toEqual(["apisix-etcd-scale-down"]);
+        const declared = findManifest(open.manifests, "ConfigMap", "apisix-etcd-config").data["etcd.yaml"] as string;
+        expect(declared).not.toMatch(/auth-token|transport-security|cert-file|key-file|trusted-ca/);
+        expect(declared).toMatch(/^listen-peer-urls: http:\/\//m);
     });
 
     test("cert-manager with client TLS: a Certificate for the members' Secret, https everywhere, the jobs verify with its CA", () => {
@@ -253,7 +255,7 @@ describe("memory follows the backend quota", () => {
     test("without apisix-etcd:resources, the members request and are limited to the quota plus the larger of 1Gi and half of it", () => {
         expect(etcdOf(prod).resources).toEqual({ requests: { cpu: "500m", memory: "6144Mi" }, limits: { memory: "6144Mi" } });
         expect(etcdOf(prodLargerQuota).resources).toEqual({ requests: { cpu: "500m", memory: "12288Mi" }, limits: { memory: "12288Mi" } });
-        expect(etcdOf(prodLargerQuota).env).toContainEqual({ name: "ETCD_QUOTA_BACKEND_BYTES", value: String(8 * 2 ** 30) });
+        expect(findManifest(prodLargerQuota.manifests, "ConfigMap", "apisix-etcd-config").data["etcd.yaml"]).toMatch(new RegExp(`^quota-backend-bytes: ${8 * 2 ** 30}$`, "m"));
     });
 
     test("resources the stack sets are used as they are", () => {

@@ -9,6 +9,7 @@ import {
     EtcdCredentials,
     EtcdDefragmentation,
     EtcdMonitoring,
+    userSecretName,
     longestScheduleIntervalSeconds,
     MemberCertificates,
     MemberStorageClass,
@@ -39,6 +40,8 @@ const APISIX_SECRET = `${NAME}-credentials`;
 const APISIX_USER = "apisix";
 const BACKUP_USER = "backup";
 const DEFRAG_USER = "defrag";
+/** The members' own user, for the membership steps that add, promote and remove members. */
+const MEMBERSHIP_USER = "membership";
 
 /** The gcp provider's own `gcp:project`; only backups and restores from GCS need it. */
 const gcpProject = (): string => new pulumi.Config("gcp").require("project");
@@ -76,6 +79,10 @@ const cluster = new EtcdCluster(NAME, {
     protect: config.protect,
     tls: config.tls.mode === "off" ? undefined : { clientTls: config.tls.clientTls },
     authTokenTtl: config.auth.enabled ? config.auth.tokenTtl : undefined,
+    membership: {
+        image: config.snapshots.kubectlImage,
+        userSecretName: config.auth.enabled ? userSecretName(NAME, MEMBERSHIP_USER) : undefined,
+    },
     restore: config.restore && {
         source: config.restore.from,
         revisionBump: config.restore.revisionBump,
@@ -105,7 +112,7 @@ function authentication() {
         namespace: cluster.namespace,
         name: NAME,
         tokenKeySecretName: cluster.tokenKeySecretName!,
-        jobUsers: [BACKUP_USER, DEFRAG_USER],
+        jobUsers: [BACKUP_USER, DEFRAG_USER, MEMBERSHIP_USER],
         apisix: {
             user: APISIX_USER,
             namespace: config.auth.apisixNamespace,
@@ -127,9 +134,10 @@ function authentication() {
         roles: [{ name: APISIX_USER, permissions: [{ type: "READWRITE", prefix: config.auth.apisixPrefix }] }],
         users: [
             { name: APISIX_USER, secretName: secretOf(APISIX_USER), roles: [APISIX_USER] },
-            // etcd 3.5 serves snapshots and defragments only to users with the root role.
+            // etcd 3.5 serves snapshots and defragments, and changes its membership, only for users with the root role.
             { name: BACKUP_USER, secretName: secretOf(BACKUP_USER), roles: ["root"] },
             { name: DEFRAG_USER, secretName: secretOf(DEFRAG_USER), roles: ["root"] },
+            { name: MEMBERSHIP_USER, secretName: secretOf(MEMBERSHIP_USER), roles: ["root"] },
         ],
         passwordsDigest: credentials.passwordsDigest,
         restoreSource: config.restore && restoreSourceId(config.restore.from),

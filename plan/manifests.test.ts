@@ -123,10 +123,11 @@ describe("manifestsYaml", () => {
     });
 
     test("long values stay on one line (kubectl diff and grep see them whole)", () => {
-        const statefulSet = findManifest(renderedPlan().manifests, "StatefulSet", "apisix-etcd");
-        const initialCluster = statefulSet.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "ETCD_INITIAL_CLUSTER").value;
-        expect(initialCluster.length).toBeGreaterThan(120);
-        expect(manifestsYaml(manifests).split("\n")).toContainEqual(expect.stringContaining(initialCluster));
+        const rendered = renderedPlan().manifests;
+        const defrag = findManifest(rendered, "CronJob", "apisix-etcd-defrag").spec.jobTemplate.spec.template.spec.containers[0];
+        const members = defrag.env.find((e: { name: string }) => e.name === "MEMBERS").value as string;
+        expect(members.length).toBeGreaterThan(120);
+        expect(manifestsYaml(rendered as Manifest[]).split("\n")).toContainEqual(expect.stringContaining(members));
     });
 });
 

@@ -18,6 +18,7 @@ import { quotaAndCompaction } from "./rules/quota-and-compaction";
 import { restrictedContainer } from "./rules/restricted-container";
 import { retainedVolumeSnapshots } from "./rules/retained-volume-snapshots";
 import { scheduledBackup } from "./rules/scheduled-backup";
+import { settingsInEffect } from "./rules/settings-in-effect";
 import { zoneSpread } from "./rules/zone-spread";
 
 /**
@@ -48,5 +49,6 @@ new PolicyPack("apisix-etcd", {
         quotaAndCompaction,
         restrictedContainer,
         clientTls,
+        settingsInEffect,
     ],
 });

@@ -27,7 +27,13 @@ export interface PodAffinityTerm {
 export interface PodSpec {
     containers?: Container[];
     initContainers?: Container[];
-    volumes?: { name: string; emptyDir?: unknown; hostPath?: unknown; persistentVolumeClaim?: unknown }[];
+    volumes?: {
+        name: string;
+        emptyDir?: unknown;
+        hostPath?: unknown;
+        persistentVolumeClaim?: unknown;
+        configMap?: { name?: string; items?: { key: string; path: string }[] };
+    }[];
     securityContext?: { runAsNonRoot?: boolean };
     affinity?: {
         podAntiAffinity?: {

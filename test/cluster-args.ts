@@ -19,4 +19,5 @@ export const PROD_CLUSTER_ARGS: EtcdClusterArgs = {
         { namespace: "gke-gmp-system", podLabels: { "app.kubernetes.io/name": "collector" } },
     ],
     protect: true,
+    membership: { image: "alpine/k8s:1.34.1", userSecretName: "apisix-etcd-user-membership" },
 };

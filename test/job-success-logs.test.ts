@@ -95,7 +95,7 @@ test("the auth bootstrap prints the line its metric counts once etcd is as decla
     expect(failure).toEqual(["FAILED: members unreachable"]);
     expect(filter.line.test(failure[0])).toBe(false);
     // Both the Job of each `pulumi up` and the CronJob's pods are counted: each is a convergence.
-    const job = findManifest(renderedPlan().manifests, "Job");
+    const job = findManifest(renderedPlan().manifests, "Job", "apisix-etcd-auth");
     expect(filter.podNamePrefix.test(`${job.metadata.name}-x7k2p`)).toBe(true);
     expect(filter.podNamePrefix.test("apisix-etcd-auth-29412345-x7k2p")).toBe(true);
     expect(filter.podNamePrefix.test("apisix-etcd-backup-29412345-x7k2p")).toBe(false);

@@ -68,7 +68,7 @@ describe("the rendered prod manifests against the Kubernetes API schema", () => 
         misspelled = structuredClone(statefulSet);
         misspelled.spec.replica = 3;
         misspelled.spec.template.spec.containers[0].imagePullPolicyy = "Always";
-        misspelled.spec.template.spec.containers[0].env[0].valueFrom.fieldRef.fieldpath = "metadata.name";
+        misspelled.spec.template.spec.initContainers[0].env[0].valueFrom.fieldRef.fieldpath = "metadata.name";
         misspelled.spec.template.spec.securityContext.runAsNonroot = true;
         misspelled.spec.volumeClaimTemplates[0].spec.storageClass = "ssd";
         misspelled.spec.template.spec.terminationGracePeriod = 60;
@@ -111,7 +111,7 @@ describe("the rendered prod manifests against the Kubernetes API schema", () => 
             [
                 "/spec/replica",
                 "/spec/template/spec/containers/0/imagePullPolicyy",
-                "/spec/template/spec/containers/0/env/0/valueFrom/fieldRef/fieldpath",
+                "/spec/template/spec/initContainers/0/env/0/valueFrom/fieldRef/fieldpath",
                 "/spec/template/spec/securityContext/runAsNonroot",
                 "/spec/volumeClaimTemplates/0/spec/storageClass",
                 "/spec/template/spec/terminationGracePeriod",

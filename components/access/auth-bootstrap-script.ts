@@ -1,3 +1,5 @@
+import { ETCD_GATEWAY_FUNCTIONS } from "./etcd-gateway-script";
+
 /**
  * The script of the auth bootstrap Job (POSIX sh with curl and jq, as in `alpine/k8s`): it converges
  * etcd's users, roles and authentication switch to what its environment declares, through etcd's JSON
@@ -71,39 +73,9 @@ EOF
 twice=$(printf '%s\\n' "$USERS" | awk 'NF && seen[$1]++ { print $1 }')
 [ -z "$twice" ] || fail "USERS: user $twice is listed twice"
 
-umask 077
-tmp=$(mktemp -d "$HOME/etcd-auth.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-: >"$tmp/header"
-etcd_curl() { curl --silent --show-error --max-time 10 \${CACERT:+--cacert "$CACERT"} "$@"; }
+${ETCD_GATEWAY_FUNCTIONS}
+await_health "before the first request"
 
-deadline=$(($(date +%s) + WAIT_TIMEOUT))
-until code=$(etcd_curl --output /dev/null --write-out '%{http_code}' "$ENDPOINT/health" 2>/dev/null) && [ "$code" = 200 ]; do
-  [ "$(date +%s)" -lt "$deadline" ] || fail "$ENDPOINT/health did not answer 200 within \${WAIT_TIMEOUT}s (last answer: $code)"
-  sleep 2
-done
-
-# POSTs the JSON $2 to /v3/$1 with the token in $tmp/header. Sets reply to the answer; on an error
-# sets it to etcd's message and returns 1.
-api() {
-  code=$(printf '%s' "$2" | etcd_curl --header "@$tmp/header" --header 'Content-Type: application/json' --data-binary @- \\
-    --output "$tmp/reply" --write-out '%{http_code}' "$ENDPOINT/v3/$1" 2>"$tmp/curl-error") || {
-    reply="no answer from $ENDPOINT: $(cat "$tmp/curl-error")"
-    return 1
-  }
-  reply=$(cat "$tmp/reply")
-  [ "$code" != 200 ] || return 0
-  message=$(printf '%s' "$reply" | jq -r '.message // .error.message // empty' 2>/dev/null) || message=""
-  reply="\${message:-$reply} (HTTP $code)"
-  return 1
-}
-request() { api "$1" "$2" || fail "$3: $reply"; }
-# Sets token to a token of user $1 with password $2.
-login() {
-  api auth/authenticate "{\\"name\\":\\"$1\\",\\"password\\":\\"$2\\"}" || return 1
-  token=$(printf '%s' "$reply" | jq -r .token)
-}
-use_token() { printf 'Authorization: %s\\n' "$token" >"$tmp/header"; }
 # Sets have to the user's roles, one a line; returns 1 when there is no such user.
 roles_of() {
   api auth/user/get "{\\"name\\":\\"$1\\"}" || case $reply in

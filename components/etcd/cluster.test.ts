@@ -4,6 +4,7 @@
  * The RecordingMonitor of the offline plan records each registration with its options.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
 import { RecordingMonitor, RegisteredResource } from "../../plan/recording-monitor";
 import { PROD_CLUSTER_ARGS } from "../../test/cluster-args";
 import { collectorPods } from "../monitoring/collector-objects";
@@ -17,7 +18,12 @@ const monitor = new RecordingMonitor({
     call: (args) => args.inputs,
 });
 
-const base: EtcdClusterArgs = { ...PROD_CLUSTER_ARGS, clientNamespaces: ["apisix", "gateway-canary"], metricsCollectors: collectorPods("gmp") };
+const base: EtcdClusterArgs = {
+    ...PROD_CLUSTER_ARGS,
+    clientNamespaces: ["apisix", "gateway-canary"],
+    metricsCollectors: collectorPods("gmp"),
+    membership: { image: "alpine/k8s:1.34.1", userSecretName: "apisix-etcd-user-membership" },
+};
 
 /** The variants declared in one program: component name -> args. */
 const variants: Record<string, EtcdClusterArgs> = {
@@ -37,8 +43,11 @@ const variants: Record<string, EtcdClusterArgs> = {
         clientNamespaces: [],
         metricsCollectors: collectorPods("prometheus-operator", "monitoring"),
         protect: false,
+        membership: { image: "alpine/k8s:1.34.1" },
     },
     one: { ...base, namespace: "etcd-one", name: "solo", replicas: 1, metricsCollectors: [] },
+    // The three members grown to five by config (in a namespace of its own: one program declares both).
+    grown: { ...base, namespace: "etcd-grown", replicas: 5 },
 };
 
 const clusters: Record<string, EtcdCluster> = {};
@@ -64,11 +73,13 @@ beforeAll(async () => {
     await sdkSettings.waitForRPCs();
 });
 
-/** The resources a variant's component registered (its children), by Kubernetes kind. */
+/** The objects a variant's component registered (its children and theirs). */
 function childrenOf(variant: string): RegisteredResource[] {
     const component = monitor.registered.find((r) => r.type === "apisix-etcd:index:EtcdCluster" && r.name === variant);
     if (!component) throw new Error(`no component ${variant}`);
-    return monitor.registered.filter((r) => r.parent === component.urn);
+    const below = (urn: string): RegisteredResource[] =>
+        monitor.registered.filter((r) => r.parent === urn).flatMap((r) => (r.custom ? [r] : below(r.urn)));
+    return below(component.urn);
 }
 function objectOf(variant: string, kind: string): { resource: RegisteredResource; object: any } {
     const matches = childrenOf(variant).filter((r) => r.inputs.kind === kind);
@@ -78,8 +89,12 @@ function objectOf(variant: string, kind: string): { resource: RegisteredResource
 const servicesOf = (variant: string) => childrenOf(variant).filter((r) => r.inputs.kind === "Service").map((r) => r.inputs as any);
 const podOf = (variant: string) => objectOf(variant, "StatefulSet").object.spec.template;
 const etcdOf = (variant: string) => podOf(variant).spec.containers.find((c: { name: string }) => c.name === "etcd");
-const envOf = (variant: string): Record<string, string> =>
-    Object.fromEntries(etcdOf(variant).env.filter((e: { value?: string }) => e.value !== undefined).map((e: { name: string; value: string }) => [e.name, e.value]));
+const configMapOf = (variant: string, name: string) => childrenOf(variant).find((r) => r.inputs.kind === "ConfigMap" && (r.inputs as any).metadata.name === name)!;
+/** The etcd configuration file the members are declared with. */
+const configOf = (variant: string): Record<string, unknown> => parse((configMapOf(variant, `${variants[variant].name}-config`).inputs as any).data["etcd.yaml"]);
+const jobOf = (variant: string) => objectOf(variant, "Job").object;
+const envValues = (container: { env?: { name: string; value?: string; valueFrom?: unknown }[] }): Record<string, unknown> =>
+    Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
 
 /** Whether a label selector picks pods with `labels`. */
 const selects = (matchLabels: Record<string, string>, labels: Record<string, string>) =>
@@ -104,13 +119,12 @@ function admits(from: readonly NetworkPolicyPeer[], policyNamespace: string, nam
 describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
     const args = () => variants[variant];
 
-    test("declares exactly one Namespace, ServiceAccount, StatefulSet, PDB and NetworkPolicy, two Services, a claim patch per member, all children of the component", () => {
+    test("declares the Namespace, StatefulSet, PDB, NetworkPolicy, two Services, two ConfigMaps, the scale-down Job and a claim patch per member", () => {
         const kinds = childrenOf(variant).filter((r) => r.type !== "kubernetes:core/v1:PersistentVolumeClaimPatch").map((r) => r.inputs.kind).sort();
-        expect(kinds).toEqual(["Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service", "Service", "ServiceAccount", "StatefulSet"]);
+        expect(kinds).toEqual(["ConfigMap", "ConfigMap", "Job", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service", "Service", "ServiceAccount", "ServiceAccount", "StatefulSet"]);
         const patched = childrenOf(variant).filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaimPatch").map((r) => (r.inputs.metadata as any).name);
         expect(patched).toEqual(clusters[variant].dataClaimNames);
         expect(patched).toHaveLength(args().replicas);
-        expect(childrenOf(variant).every((r) => r.custom)).toBe(true);
     });
 
     test("every object lives in the cluster's namespace, named after the cluster", () => {
@@ -119,9 +133,10 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
         for (const resource of childrenOf(variant).filter((r) => r.inputs.kind !== "Namespace")) {
             expect(resource.inputs.metadata).toMatchObject({ namespace });
         }
-        for (const kind of ["ServiceAccount", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy"]) {
+        for (const kind of ["StatefulSet", "PodDisruptionBudget", "NetworkPolicy"]) {
             expect(objectOf(variant, kind).object.metadata.name).toBe(name);
         }
+        expect(jobOf(variant).metadata.name).toBe(`${name}-scale-down`);
         expect(servicesOf(variant).map((s) => s.metadata.name).sort()).toEqual([name, `${name}-headless`].sort());
     });
 
@@ -129,11 +144,12 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
         expect(objectOf(variant, "Namespace").object.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
     });
 
-    test("no Kubernetes API token reaches the members", () => {
-        const serviceAccount = objectOf(variant, "ServiceAccount").object;
-        expect(serviceAccount.automountServiceAccountToken).toBe(false);
+    test("no Kubernetes API token reaches the members or the scale-down Job: they only talk to etcd", () => {
+        const accounts = childrenOf(variant).filter((r) => r.inputs.kind === "ServiceAccount").map((r) => r.inputs as any);
+        expect(accounts.map((a) => a.automountServiceAccountToken)).toEqual([false, false]);
         expect(podOf(variant).spec.automountServiceAccountToken).toBe(false);
-        expect(podOf(variant).spec.serviceAccountName).toBe(serviceAccount.metadata.name);
+        expect(accounts.map((a) => a.metadata.name)).toContain(podOf(variant).spec.serviceAccountName);
+        expect(childrenOf(variant).filter((r) => /Role/.test(String(r.inputs.kind)))).toEqual([]);
     });
 
     test("both Services expose client 2379 and peer 2380 to the member pods by named ports", () => {
@@ -165,7 +181,10 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
         expect(spec.podManagementPolicy).toBe("Parallel");
         expect(spec.serviceName).toBe(`${args().name}-headless`);
         expect(selects(spec.selector.matchLabels, spec.template.metadata.labels)).toBe(true);
-        expect(spec.template.spec.containers.map((c: { image: string }) => c.image)).toEqual([args().image]);
+        expect(spec.template.spec.containers.map((c: { name: string; image: string }) => [c.name, c.image])).toEqual([
+            ["etcd", args().image],
+            ["membership", args().membership.image],
+        ]);
     });
 
     test("each member gets its own volume from the claim template, kept when the StatefulSet goes", () => {
@@ -180,7 +199,7 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
         const mount = etcdOf(variant).volumeMounts.find((m: { name: string }) => m.name === claim.metadata.name);
         expect(mount).toBeDefined();
         // etcd's data dir is on that volume, not in the container's filesystem.
-        expect(envOf(variant).ETCD_DATA_DIR.startsWith(mount.mountPath + "/")).toBe(true);
+        expect(String(configOf(variant)["data-dir"]).startsWith(mount.mountPath + "/")).toBe(true);
         expect(spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
     });
 
@@ -211,29 +230,81 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
         expect(selects(spread.labelSelector.matchLabels, podOf(variant).metadata.labels)).toBe(true);
     });
 
-    test("every member knows the whole cluster by stable DNS names", () => {
-        const { name, namespace, clusterDomain, replicas } = args();
-        const env = envOf(variant);
-        const host = (ordinal: number) => `${name}-${ordinal}.${name}-headless.${namespace}.svc.${clusterDomain}`;
-        const expected = Array.from({ length: replicas }, (_, ordinal) => `${name}-${ordinal}=http://${host(ordinal)}:2380`).join(",");
-        expect(env.ETCD_INITIAL_CLUSTER).toBe(expected);
-        expect(env.ETCD_NAME).toBe("$(POD_NAME)");
-        expect(env.ETCD_INITIAL_ADVERTISE_PEER_URLS).toBe(`http://$(POD_NAME).${name}-headless.${namespace}.svc.${clusterDomain}:2380`);
-        expect(env.ETCD_ADVERTISE_CLIENT_URLS).toBe(`http://$(POD_NAME).${name}-headless.${namespace}.svc.${clusterDomain}:2379`);
-        expect(etcdOf(variant).env[0]).toEqual({ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
+    test("etcd reads only the declared configuration file, which the member-join step copies for the pod", () => {
+        const etcd = etcdOf(variant);
+        expect(etcd.env).toBeUndefined();
+        expect(etcd.args).toEqual(["--config-file=/etc/etcd/member/etcd.yaml"]);
+        const [join] = podOf(variant).spec.initContainers.slice(-1);
+        expect(join.name).toBe("member-join");
+        const joinEnv = envValues(join);
+        expect(joinEnv.CONFIG_FILE).toBe("/etc/etcd/member/etcd.yaml");
+        // The template it copies is the ConfigMap the pod mounts, under the file's name.
+        const templateMount = join.volumeMounts.find((m: { mountPath: string }) => String(joinEnv.CONFIG_TEMPLATE).startsWith(m.mountPath + "/"));
+        const volume = podOf(variant).spec.volumes.find((v: { name: string }) => v.name === templateMount.name);
+        expect(volume.configMap).toEqual({ name: `${args().name}-config`, items: [{ key: "etcd.yaml", path: "etcd.yaml" }] });
+        // Both see the same in-memory folder; etcd only reads it.
+        const folder = (c: any) => c.volumeMounts.find((m: { mountPath: string }) => m.mountPath === "/etc/etcd/member");
+        expect(folder(join).name).toBe(folder(etcd).name);
+        expect(folder(etcd).readOnly).toBe(true);
+    });
+
+    test("every member is known by its stable DNS name; its own name comes from the pod", () => {
+        const { name, namespace, clusterDomain } = args();
+        const config = configOf(variant);
+        expect(config.name).toBe("$(POD_NAME)");
+        expect(config["initial-advertise-peer-urls"]).toBe(`http://$(POD_NAME).${name}-headless.${namespace}.svc.${clusterDomain}:2380`);
+        expect(config["advertise-client-urls"]).toBe(`http://$(POD_NAME).${name}-headless.${namespace}.svc.${clusterDomain}:2379`);
+        const joinEnv = envValues(podOf(variant).spec.initContainers.slice(-1)[0]);
+        expect(joinEnv.POD_NAME).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
+        expect(joinEnv.PEER_URL).toBe(config["initial-advertise-peer-urls"]);
+        expect(joinEnv.FOUNDER).toBe(`${name}-0`);
+        expect(joinEnv.ENDPOINT).toBe(outputs[variant].clientUrl);
+        // How to start (the initial cluster) is decided at start from the cluster as it is.
+        expect(config).not.toHaveProperty("initial-cluster");
+    });
+
+    test("a member founds a cluster only while the founded marker, created after the StatefulSet, is absent", () => {
+        const marker = configMapOf(variant, `${args().name}-founded`);
+        const sts = objectOf(variant, "StatefulSet").resource;
+        expect(marker.options.dependsOn).toContain(sts.urn);
+        const founded = { configMapKeyRef: { name: `${args().name}-founded`, key: "founded", optional: true } };
+        expect(envValues(podOf(variant).spec.initContainers.slice(-1)[0]).FOUNDED).toEqual(founded);
+        expect(envValues(jobOf(variant).spec.template.spec.containers[0]).FOUNDED).toEqual(founded);
+    });
+
+    test("the scale-down Job removes members beyond replicas before the StatefulSet changes, and a new count replaces it", () => {
+        const job = objectOf(variant, "Job");
+        const env = envValues(job.object.spec.template.spec.containers[0]);
+        expect(env.REPLICAS).toBe(String(args().replicas));
+        expect(env.STATEFUL_SET).toBe(args().name);
+        expect(objectOf(variant, "StatefulSet").resource.options.dependsOn).toEqual(expect.arrayContaining([expect.stringContaining("MemberScaleDown")]));
+        expect(job.resource.options.deleteBeforeReplace).toBe(true);
+    });
+
+    test("the membership steps sign in as the membership user when there is one, and never get a Kubernetes API token", () => {
+        const steps = [podOf(variant).spec.initContainers.slice(-1)[0], podOf(variant).spec.containers[1], jobOf(variant).spec.template.spec.containers[0]];
+        for (const step of steps) {
+            const env = envValues(step);
+            if (args().membership.userSecretName) {
+                expect(env.MEMBERSHIP_PASSWORD).toEqual({ secretKeyRef: { name: args().membership.userSecretName, key: "password" } });
+            } else {
+                expect(env).not.toHaveProperty("MEMBERSHIP_USER");
+            }
+            expect(step.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).not.toContain("/var/run/secrets/kubernetes.io/serviceaccount");
+        }
     });
 
     test("etcd settings follow the args", () => {
-        const env = envOf(variant);
-        expect(env.ETCD_QUOTA_BACKEND_BYTES).toBe(String(args().quotaBackendBytes));
-        expect(env.ETCD_AUTO_COMPACTION_MODE).toBe(args().autoCompaction.mode);
-        expect(env.ETCD_AUTO_COMPACTION_RETENTION).toBe(args().autoCompaction.retention);
+        const config = configOf(variant);
+        expect(config["quota-backend-bytes"]).toBe(args().quotaBackendBytes);
+        expect(config["auto-compaction-mode"]).toBe(args().autoCompaction.mode);
+        expect(config["auto-compaction-retention"]).toBe(args().autoCompaction.retention);
     });
 
     test("probes: liveness and startup ask the member alone, readiness asks for a cluster with a leader", () => {
         const container = etcdOf(variant);
         const metricsPort = container.ports.find((p: { name: string }) => p.name === "metrics").containerPort;
-        expect(envOf(variant).ETCD_LISTEN_METRICS_URLS).toBe(`http://0.0.0.0:${metricsPort}`);
+        expect(configOf(variant)["listen-metrics-urls"]).toBe(`http://0.0.0.0:${metricsPort}`);
         for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
             expect(probe.httpGet.port).toBe(metricsPort);
             expect(probe.httpGet.path).toMatch(/^\/health\?/);
@@ -312,7 +383,7 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
         const from: NetworkPolicyPeer[] = metrics[0]?.from ?? [];
         const reaches = (namespace: string, labels: Record<string, string>) => admits(from, args().namespace, namespace, labels);
         const collector = { "app.kubernetes.io/name": "collector", app: "managed-prometheus-collector" };
-        if (variant === "three") {
+        if (variant === "three" || variant === "grown") {
             // GKE's managed collection: its collector DaemonSet on Standard and on Autopilot, nothing else there.
             expect(reaches("gmp-system", collector)).toBe(true);
             expect(reaches("gke-gmp-system", collector)).toBe(true);
@@ -329,12 +400,12 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
         }
     });
 
-    test("protect guards the namespace and the StatefulSet, and nothing else", () => {
+    test("protect guards the namespace, the StatefulSet and the founded marker, and nothing else", () => {
         const protectedKinds = childrenOf(variant)
             .filter((r) => r.options.protect)
             .map((r) => r.inputs.kind)
             .sort();
-        expect(protectedKinds).toEqual(args().protect ? ["Namespace", "StatefulSet"] : []);
+        expect(protectedKinds).toEqual(args().protect ? ["ConfigMap", "Namespace", "StatefulSet"] : []);
     });
 
     test("outputs: the namespace and the client URLs", () => {
@@ -345,6 +416,18 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
             Array.from({ length: replicas }, (_, i) => `http://${name}-${i}.${name}-headless.${namespace}.svc.${clusterDomain}:2379`),
         );
         expect(clusters[variant].memberLabels).toEqual(expect.objectContaining(clusters[variant].instanceLabels));
+    });
+});
+
+describe("changing replicas", () => {
+    test("changes the StatefulSet's count and the scale-down Job, never the pod template: no member restarts", () => {
+        // The same cluster but for its namespace's name.
+        const asThree = (value: unknown) => JSON.parse(JSON.stringify(value).replaceAll("etcd-grown", "etcd"));
+        const [three, five] = ["three", "grown"].map((variant) => objectOf(variant, "StatefulSet").object.spec);
+        expect(asThree(five.template)).toEqual(three.template);
+        expect(asThree({ ...five, replicas: 3 })).toEqual(three);
+        expect(asThree(configOf("grown"))).toEqual(configOf("three"));
+        expect(jobOf("grown").spec.template).not.toEqual(jobOf("three").spec.template);
     });
 });
 

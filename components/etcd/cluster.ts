@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { memberResourcesForQuota } from "../memory-sizing";
-import { memberDataDir } from "./member-environment";
-import { DATA_VOLUME, memberPodTemplate } from "./member-pod";
+import { memberConfiguration, memberConfigurationFile, memberDataDir } from "./member-configuration";
+import { CONFIG_KEY, DATA_VOLUME, MemberMembershipArgs, memberPodTemplate } from "./member-pod";
+import { MemberScaleDown } from "./member-scale-down";
 import { MemberSecurity } from "./member-security";
 import { MemberRestoreArgs, memberRestoreSteps } from "./restore-init";
 import { CLIENT_PORT, ClusterTopology, METRICS_PORT, PEER_PORT } from "./topology";
@@ -45,6 +46,13 @@ export interface EtcdClusterArgs {
      * {@link EtcdCluster.tokenKeySecretName}; unset, no tokens are configured (no authentication).
      */
     readonly authTokenTtl?: string;
+    /** How the members join, leave and are promoted by themselves. */
+    readonly membership: {
+        /** An image with a POSIX shell, curl and jq, for the membership steps beside the shell-less etcd. */
+        readonly image: string;
+        /** With authentication, the Secret (`username`, `password`) of the etcd user with root's role the steps use. */
+        readonly userSecretName?: string;
+    };
 }
 
 /** Pods that scrape the members: those of `namespace`, and of them only those with `podLabels` when given. */
@@ -55,6 +63,8 @@ export interface MetricsCollectorPods {
 
 /** Where each member's data volume is mounted. */
 const DATA_MOUNT_PATH = "/var/lib/etcd";
+/** How long a member waits for a cluster to join, or its turn to, before its start fails and is tried again. */
+const JOIN_TIMEOUT_SECONDS = 600;
 
 /** The size in the StatefulSet's claim template, which the StatefulSet keeps from its creation on. */
 export const CLAIM_TEMPLATE_SIZE = "spec.volumeClaimTemplates[0].spec.resources.requests.storage";
@@ -153,6 +163,26 @@ export class EtcdCluster extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const settings = { dataMountPath: DATA_MOUNT_PATH, quotaBackendBytes: args.quotaBackendBytes, autoCompaction: args.autoCompaction, security };
+        const declaredConfig = new k8s.core.v1.ConfigMap(
+            `${name}-config`,
+            { metadata: metadata(`${args.name}-config`), data: { [CONFIG_KEY]: memberConfigurationFile(memberConfiguration(topology, settings)) } },
+            { parent: this },
+        );
+        const membership: MemberMembershipArgs = {
+            image: args.membership.image,
+            access: { userSecretName: args.membership.userSecretName, caSecretName: args.tls?.clientTls ? this.tlsSecretName : undefined },
+            foundedMarkerName: `${args.name}-founded`,
+            newClusterPrefix: args.name,
+            waitTimeoutSeconds: JOIN_TIMEOUT_SECONDS,
+        };
+        // Members beyond `replicas` leave the cluster before the StatefulSet deletes their pods.
+        const scaleDown = new MemberScaleDown(
+            `${name}-scale-down`,
+            { namespace: namespace.metadata.name, statefulSetName: args.name, replicas: args.replicas, endpoint: topology.clientUrl, membership, instanceLabels: this.instanceLabels },
+            { parent: this },
+        );
+
         this.statefulSet = new k8s.apps.v1.StatefulSet(
             name,
             {
@@ -174,10 +204,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
                         antiAffinity: args.antiAffinity,
                         zoneSpread: args.zoneSpread,
                         resources: args.resources ?? memberResourcesForQuota(args.quotaBackendBytes),
-                        dataMountPath: DATA_MOUNT_PATH,
-                        quotaBackendBytes: args.quotaBackendBytes,
-                        autoCompaction: args.autoCompaction,
-                        security,
+                        settings,
+                        configMapName: declaredConfig.metadata.name,
+                        membership,
                         restore:
                             args.restore &&
                             memberRestoreSteps({
@@ -206,7 +235,15 @@ export class EtcdCluster extends pulumi.ComponentResource {
             // The API server refuses any change of volumeClaimTemplates, so Pulumi would replace the StatefulSet
             // (all members at once) for a new size: the template keeps the size it was created with, and the
             // claims grow through the patches below.
-            { parent: this, protect: args.protect, ignoreChanges: [CLAIM_TEMPLATE_SIZE] },
+            { parent: this, protect: args.protect, ignoreChanges: [CLAIM_TEMPLATE_SIZE], dependsOn: [scaleDown] },
+        );
+
+        // Created once the first members run (the StatefulSet is ready): from then on a member that finds no
+        // cluster waits for it instead of founding another (membership-scripts.ts). Its data is never read.
+        new k8s.core.v1.ConfigMap(
+            `${name}-founded`,
+            { metadata: metadata(membership.foundedMarkerName), data: { founded: "The etcd cluster of this StatefulSet was founded; its members never found another." } },
+            { parent: this, protect: args.protect, dependsOn: [this.statefulSet] },
         );
 
         this.dataClaimNames = topology.memberNames.map((member) => `${DATA_VOLUME}-${member}`);

@@ -27,30 +27,24 @@ type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 /** Only the pod's group (fsGroup) reads the keys. */
 const KEY_FILE_MODE = 0o440;
 
-/** etcd's settings (as ETCD_* variables) for {@link MemberSecurity}. */
-export function securitySettings(security: MemberSecurity): Record<string, string> {
-    const settings: Record<string, string> = {};
+/** etcd's settings (keys of its configuration file) for {@link MemberSecurity}. */
+export function securityConfiguration(security: MemberSecurity): Record<string, unknown> {
+    const settings: Record<string, unknown> = {};
+    const certificate = { "cert-file": `${TLS_MOUNT_PATH}/tls.crt`, "key-file": `${TLS_MOUNT_PATH}/tls.key` };
     if (security.tls) {
-        Object.assign(settings, {
-            ETCD_PEER_CERT_FILE: `${TLS_MOUNT_PATH}/tls.crt`,
-            ETCD_PEER_KEY_FILE: `${TLS_MOUNT_PATH}/tls.key`,
-            ETCD_PEER_TRUSTED_CA_FILE: `${TLS_MOUNT_PATH}/ca.crt`,
-            // A peer must show a certificate of the same CA: nobody else can join or replicate.
-            ETCD_PEER_CLIENT_CERT_AUTH: "true",
-            // ... and that is the whole check. By default etcd also matches the connecting peer's
-            // address against its certificate's names through reverse and forward DNS lookups; with
-            // one certificate for every member that proves nothing more, and a stale DNS answer after a
-            // reschedule would shut a member out. The CA is the cluster's own and signs members only.
-            // (etcd 3.6 names it --peer-skip-client-san-verification.)
-            ETCD_EXPERIMENTAL_PEER_SKIP_CLIENT_SAN_VERIFICATION: "true",
-        });
+        // A peer must show a certificate of the same CA: nobody else can join or replicate. etcd also matches
+        // the connecting peer's address against the certificate's names (reverse, then forward DNS lookups
+        // of the pod names): etcd 3.5 cannot turn that off from a configuration file (neither key is read;
+        // 3.6 reads skip-client-san-verification in this section), so a rescheduled member is refused
+        // until the cluster DNS answers its new address, which it does within the DNS cache's TTL.
+        settings["peer-transport-security"] = { ...certificate, "trusted-ca-file": `${TLS_MOUNT_PATH}/ca.crt`, "client-cert-auth": true };
         if (security.tls.clientTls) {
             // Clients verify the members; they prove who they are with a user and password, not a certificate.
-            Object.assign(settings, { ETCD_CERT_FILE: `${TLS_MOUNT_PATH}/tls.crt`, ETCD_KEY_FILE: `${TLS_MOUNT_PATH}/tls.key` });
+            settings["client-transport-security"] = certificate;
         }
     }
     if (security.authTokens) {
-        settings.ETCD_AUTH_TOKEN = [
+        settings["auth-token"] = [
             "jwt",
             `pub-key=${JWT_MOUNT_PATH}/jwt.pub`,
             `priv-key=${JWT_MOUNT_PATH}/jwt.key`,
@@ -61,7 +55,7 @@ export function securitySettings(security: MemberSecurity): Record<string, strin
     return settings;
 }
 
-/** The Secret volumes {@link securitySettings} refers to, and their mounts in the etcd container. */
+/** The Secret volumes {@link securityConfiguration} refers to, and their mounts in the etcd container. */
 export function securityVolumes(security: MemberSecurity): { volumes: Volume[]; mounts: VolumeMount[] } {
     const secrets = [
         ...(security.tls ? [{ name: "tls", secretName: security.tls.secretName, keys: ["tls.crt", "tls.key", "ca.crt"], mountPath: TLS_MOUNT_PATH }] : []),

@@ -231,6 +231,7 @@ describe("in the EtcdCluster", () => {
         clientNamespaces: ["apisix"],
         metricsCollectors: [{ namespace: "gmp-system", podLabels: { "app.kubernetes.io/name": "collector" } }],
         protect: true,
+        membership: { image: "alpine/k8s:1.34.1" },
     };
     const annotations = { "iam.gke.io/gcp-service-account": "apisix-etcd-restore@apisix-prod.iam.gserviceaccount.com" };
     let resources: RegisteredResource[];
@@ -247,12 +248,13 @@ describe("in the EtcdCluster", () => {
         });
     });
 
-    const object = (namespace: string, kind: string) => resources.find((r) => r.inputs.kind === kind && (r.inputs.metadata as any)?.namespace === namespace)!.inputs as any;
+    const object = (namespace: string, kind: string, name = "apisix-etcd") =>
+        resources.find((r) => r.inputs.kind === kind && (r.inputs.metadata as any)?.namespace === namespace && (r.inputs.metadata as any)?.name === name)!.inputs as any;
 
     test("the members' pods run the restore steps first, with their volumes", () => {
         const pod = object("etcd", "StatefulSet").spec.template.spec;
-        expect(pod.initContainers.map((c: any) => c.name)).toEqual(["restore-fetch", "restore", "restore-install"]);
-        expect(pod.volumes).toBeUndefined();
+        // Before the member-join step, which then finds the restored WAL and starts on it.
+        expect(pod.initContainers.map((c: any) => c.name)).toEqual(["restore-fetch", "restore", "restore-install", "member-join"]);
         expect(pod.initContainers[1].args).toContain("apisix-etcd-0=http://apisix-etcd-0.apisix-etcd-headless.etcd.svc.cluster.local:2380,apisix-etcd-1=http://apisix-etcd-1.apisix-etcd-headless.etcd.svc.cluster.local:2380,apisix-etcd-2=http://apisix-etcd-2.apisix-etcd-headless.etcd.svc.cluster.local:2380");
     });
 
@@ -260,10 +262,10 @@ describe("in the EtcdCluster", () => {
         expect(object("etcd", "ServiceAccount").metadata.annotations).toEqual(annotations);
     });
 
-    test("without a restore, the pod template has neither init containers nor volumes, and the ServiceAccount no annotations", () => {
+    test("without a restore, the pod template has only the member-join step and no restore volume, and the ServiceAccount no annotations", () => {
         const pod = object("etcd-plain", "StatefulSet").spec.template.spec;
-        expect(pod.initContainers).toBeUndefined();
-        expect(pod.volumes).toBeUndefined();
+        expect(pod.initContainers.map((c: any) => c.name)).toEqual(["member-join"]);
+        expect(pod.volumes.map((v: any) => v.name).filter((n: string) => n.startsWith("restore"))).toEqual([]);
         expect(object("etcd-plain", "ServiceAccount").metadata.annotations).toBeUndefined();
     });
 

@@ -70,7 +70,12 @@ export class ClusterTopology {
     }
 
     get memberNames(): string[] {
-        return Array.from({ length: this.args.replicas }, (_, ordinal) => `${this.args.name}-${ordinal}`);
+        return Array.from({ length: this.args.replicas }, (_, ordinal) => this.memberName(ordinal));
+    }
+
+    /** The member (and pod) of an ordinal: `<StatefulSet>-<ordinal>`. */
+    memberName(ordinal: number): string {
+        return `${this.args.name}-${ordinal}`;
     }
 
     /** A member's stable DNS name through the headless Service. */

@@ -322,6 +322,18 @@ export const ETCD_ALERTS: readonly AlertDefinition[] = [
         description: () => "Member {{ $labels.pod }} sees no leader: it refuses writes and linearizable reads.",
     }),
     define({
+        alert: "EtcdLearnerNotPromoted",
+        severity: "warning",
+        // A learner catches up from a snapshot in seconds to minutes; its membership container promotes it then.
+        for: "15m",
+        thresholds: {},
+        source: "etcd",
+        expr: (_, { selectors }) => `etcd_server_is_learner{${selectors.members}} == 1`,
+        summary: "An etcd member stays a learner.",
+        description: () =>
+            "Member {{ $labels.pod }} joined as a learner and has not been promoted: it does not vote, and no other member can join meanwhile (etcd takes one learner at a time).",
+    }),
+    define({
         alert: "EtcdFrequentLeaderChanges",
         severity: "warning",
         for: "5m",

@@ -3,6 +3,7 @@
  * it: the objects each collector reads, and that they select what the cluster declares (member pods,
  * metrics port, claims).
  */
+import { parse } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { RegisteredResource } from "../../plan/recording-monitor";
 import { PROD_CLUSTER_ARGS } from "../../test/cluster-args";
@@ -203,7 +204,8 @@ describe("what the objects select is what the EtcdCluster declares", () => {
     test("the scraped port is the etcd container's named port that serves /metrics", () => {
         const container = statefulSet().spec.template.spec.containers.find((c: any) => c.name === "etcd");
         const port = container.ports.find((p: any) => p.name === "metrics");
-        const listen = container.env.find((e: any) => e.name === "ETCD_LISTEN_METRICS_URLS").value;
+        const declared = resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && (r.inputs as any).metadata.name === "apisix-etcd-config")!.inputs as any;
+        const listen = parse(declared.data["etcd.yaml"])["listen-metrics-urls"];
         expect(listen).toBe(`http://0.0.0.0:${port.containerPort}`);
     });
 

@@ -1,6 +1,6 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { environmentReport } from "../environment";
-import { etcdContainer, etcdSetting, etcdStatefulSets } from "../etcd-members";
+import { etcdSettings, etcdStatefulSets } from "../etcd-members";
 import { commandLine, Container, kindOf, Metadata, podContainers, workloadPodSpec } from "../kubernetes-objects";
 
 const REMEDIATION = "set apisix-etcd:auth.enabled: true.";
@@ -43,7 +43,7 @@ export const memberAuthentication: StackValidationPolicy = {
         for (const member of etcdStatefulSets(args.resources)) {
             const namespace = member.props.metadata?.namespace;
             const report = environmentReport(member.urn, args.stackTags, reportViolation);
-            const problem = tokenProblem(etcdSetting(etcdContainer(member.props)!, "auth-token"));
+            const problem = tokenProblem(etcdSettings(member.props, args.resources).get("auth-token"));
             if (problem) {
                 report(`${problem}: a token from one member is refused by the others and none survives a restart; ${REMEDIATION}`, member.urn);
             }

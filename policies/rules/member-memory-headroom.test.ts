@@ -1,5 +1,5 @@
-import { changed, statefulSet } from "../test-support/fixtures";
-import { runResourcePolicy } from "../test-support/run-policy";
+import { changed, CONFIG_FILE_TEXT, configFileMembers, statefulSet } from "../test-support/fixtures";
+import { runStackPolicy, urnOf } from "../test-support/run-policy";
 import { memberMemoryHeadroom } from "./member-memory-headroom";
 
 const GIB = 2 ** 30;
@@ -23,11 +23,11 @@ describe("etcd-member-memory-headroom", () => {
         ["2Gi", String(GIB)],
         ["3Gi", undefined],
     ])("passes a limit of %s against a quota of %s bytes", async (limit, quota) => {
-        expect(await runResourcePolicy(memberMemoryHeadroom, withMemory(limit, quota))).toEqual([]);
+        expect(await runStackPolicy(memberMemoryHeadroom, [withMemory(limit, quota)])).toEqual([]);
     });
 
     it("reports a 2Gi limit against a 4Gi quota, naming what would do", async () => {
-        expect(await runResourcePolicy(memberMemoryHeadroom, withMemory("2Gi", String(4 * GIB)))).toEqual([
+        expect(await runStackPolicy(memberMemoryHeadroom, [withMemory("2Gi", String(4 * GIB))])).toEqual([
             expect.objectContaining({
                 enforcementLevel: "advisory",
                 message:
@@ -42,15 +42,23 @@ describe("etcd-member-memory-headroom", () => {
         ["under etcd's default quota of 2Gi plus 1Gi, read from no setting", "2Gi", undefined],
         ["in decimal units", "6G", String(4 * GIB)],
     ])("reports a limit %s", async (_, limit, quota) => {
-        expect(await runResourcePolicy(memberMemoryHeadroom, withMemory(limit, quota))).toHaveLength(1);
+        expect(await runStackPolicy(memberMemoryHeadroom, [withMemory(limit, quota)])).toHaveLength(1);
     });
 
     it("reads the quota from the command line too", async () => {
         const byFlag = changed(withMemory("2Gi", undefined), (p) => (p.spec.template.spec.containers[0].args = ["--quota-backend-bytes=8589934592"]));
-        expect((await runResourcePolicy(memberMemoryHeadroom, byFlag))[0].message).toContain("backend quota 8192Mi plus 4096Mi");
+        expect((await runStackPolicy(memberMemoryHeadroom, [byFlag]))[0].message).toContain("backend quota 8192Mi plus 4096Mi");
     });
 
     it("leaves a missing limit to etcd-member-resources", async () => {
-        expect(await runResourcePolicy(memberMemoryHeadroom, withMemory(undefined, String(4 * GIB)))).toEqual([]);
+        expect(await runStackPolicy(memberMemoryHeadroom, [withMemory(undefined, String(4 * GIB))])).toEqual([]);
+    });
+
+    it("reads the quota of members configured by a file from that file", async () => {
+        const [members, configMap] = configFileMembers(CONFIG_FILE_TEXT.replace("quota-backend-bytes: 4294967296", `quota-backend-bytes: ${8 * GIB}`));
+        const small = changed(members, (p) => (p.spec.template.spec.containers[0].resources.limits = { memory: "6Gi" }));
+        expect(await runStackPolicy(memberMemoryHeadroom, [small, configMap])).toEqual([
+            expect.objectContaining({ urn: urnOf("prod", small), message: expect.stringContaining("below the backend quota 8192Mi plus 4096Mi of headroom") }),
+        ]);
     });
 });

@@ -1,5 +1,5 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { etcdContainer, etcdSetting, isEtcdStatefulSet } from "../etcd-members";
+import { StackValidationPolicy } from "@pulumi/policy";
+import { etcdContainer, etcdSettings, etcdStatefulSets } from "../etcd-members";
 import { parseQuantity } from "../kubernetes-quantity";
 
 const GIB = 2 ** 30;
@@ -19,33 +19,33 @@ export function memoryHeadroomBytes(quotaBytes: number): number {
 
 const mib = (bytes: number) => `${Math.ceil(bytes / MIB)}Mi`;
 
-export const memberMemoryHeadroom: ResourceValidationPolicy = {
+export const memberMemoryHeadroom: StackValidationPolicy = {
     name: "etcd-member-memory-headroom",
     description: "The etcd container's memory limit covers the backend quota plus headroom (the larger of 1Gi and half the quota).",
     enforcementLevel: "advisory",
-    validateResource: (args, reportViolation) => {
-        if (!isEtcdStatefulSet(args.type, args.props)) {
-            return;
-        }
-        const container = etcdContainer(args.props)!;
-        const limitText = container.resources?.limits?.memory;
-        // No limit at all is etcd-member-resources' finding.
-        const limit = limitText === undefined ? undefined : parseQuantity(limitText);
-        if (limit === undefined) {
-            return;
-        }
-        const quotaText = etcdSetting(container, "quota-backend-bytes");
-        const quota = quotaText === undefined ? ETCD_DEFAULT_QUOTA_BYTES : Number(quotaText);
-        if (!Number.isFinite(quota) || quota <= 0) {
-            reportViolation(`--quota-backend-bytes is ${JSON.stringify(quotaText)}, not a number of bytes.`);
-            return;
-        }
-        const needed = quota + memoryHeadroomBytes(quota);
-        if (limit < needed) {
-            reportViolation(
-                `the etcd container's memory limit ${limitText} is below the backend quota ${mib(quota)} plus ${mib(memoryHeadroomBytes(quota))} of headroom: ` +
-                    `set apisix-etcd:resources.limits.memory to at least ${mib(needed)}, or lower apisix-etcd:quotaBackendBytes (leave resources unset to size it from the quota).`,
-            );
+    validateStack: (args, reportViolation) => {
+        for (const member of etcdStatefulSets(args.resources)) {
+            const limitText = etcdContainer(member.props)!.resources?.limits?.memory;
+            // No limit at all is etcd-member-resources' finding.
+            const limit = limitText === undefined ? undefined : parseQuantity(limitText);
+            if (limit === undefined) {
+                continue;
+            }
+            const settings = etcdSettings(member.props, args.resources);
+            const quotaText = settings.get("quota-backend-bytes");
+            const quota = quotaText === undefined ? ETCD_DEFAULT_QUOTA_BYTES : Number(quotaText);
+            if (!Number.isFinite(quota) || quota <= 0) {
+                reportViolation(`${settings.describe("quota-backend-bytes")} is ${JSON.stringify(quotaText)}, not a number of bytes.`, member.urn);
+                continue;
+            }
+            const needed = quota + memoryHeadroomBytes(quota);
+            if (limit < needed) {
+                reportViolation(
+                    `the etcd container's memory limit ${limitText} is below the backend quota ${mib(quota)} plus ${mib(memoryHeadroomBytes(quota))} of headroom: ` +
+                        `set apisix-etcd:resources.limits.memory to at least ${mib(needed)}, or lower apisix-etcd:quotaBackendBytes (leave resources unset to size it from the quota).`,
+                    member.urn,
+                );
+            }
         }
     },
 };

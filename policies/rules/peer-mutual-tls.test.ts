@@ -1,5 +1,5 @@
-import { changed, statefulSet } from "../test-support/fixtures";
-import { FakeResource, runResourcePolicy } from "../test-support/run-policy";
+import { changed, CONFIG_FILE_TEXT, configFileMembers, statefulSet } from "../test-support/fixtures";
+import { FakeResource, runStackPolicy, urnOf } from "../test-support/run-policy";
 import { peerMutualTls } from "./peer-mutual-tls";
 
 /** The members with their etcd env changed: `settings` replace variables, an undefined one is removed. */
@@ -23,14 +23,14 @@ const plainPeers = withEnv({
 
 describe("etcd-peer-mutual-tls", () => {
     it("passes members that use https between them with certificates both ways", async () => {
-        expect(await runResourcePolicy(peerMutualTls, statefulSet())).toEqual([]);
+        expect(await runStackPolicy(peerMutualTls, [statefulSet()])).toEqual([]);
     });
 
     it("blocks plain peers, naming every gap and the config key", async () => {
-        expect(await runResourcePolicy(peerMutualTls, plainPeers)).toEqual([
+        expect(await runStackPolicy(peerMutualTls, [plainPeers])).toEqual([
             {
                 enforcementLevel: "mandatory",
-                urn: undefined,
+                urn: urnOf("prod", plainPeers),
                 message:
                     'peer traffic is not mutual TLS: --listen-peer-urls is "http://0.0.0.0:2380", not all https://; ' +
                     '--initial-advertise-peer-urls is "http://$(POD_NAME).apisix-etcd-headless.etcd.svc.cluster.local:2380", not all https://; ' +
@@ -48,7 +48,7 @@ describe("etcd-peer-mutual-tls", () => {
         [{ ETCD_PEER_TRUSTED_CA_FILE: "" }, "--peer-trusted-ca-file is not set"],
         [{ ETCD_PEER_CLIENT_CERT_AUTH: "false" }, "--peer-client-cert-auth is not true"],
     ])("blocks %j", async (settings, gap) => {
-        expect(await runResourcePolicy(peerMutualTls, withEnv(settings))).toEqual([
+        expect(await runStackPolicy(peerMutualTls, [withEnv(settings)])).toEqual([
             expect.objectContaining({ enforcementLevel: "mandatory", message: `peer traffic is not mutual TLS: ${gap}. Set apisix-etcd:tls.mode to "self-signed" or "cert-manager".` }),
         ]);
     });
@@ -57,11 +57,11 @@ describe("etcd-peer-mutual-tls", () => {
         const byFlags = changed(withEnv({ ETCD_PEER_CLIENT_CERT_AUTH: undefined, ETCD_LISTEN_PEER_URLS: undefined }), (p) => {
             p.spec.template.spec.containers[0].args = ["--peer-client-cert-auth", "--listen-peer-urls", "https://0.0.0.0:2380"];
         });
-        expect(await runResourcePolicy(peerMutualTls, byFlags)).toEqual([]);
+        expect(await runStackPolicy(peerMutualTls, [byFlags])).toEqual([]);
     });
 
     it("only advises outside production", async () => {
-        expect(await runResourcePolicy(peerMutualTls, plainPeers, { stack: "dev" })).toEqual([expect.objectContaining({ enforcementLevel: "advisory" })]);
+        expect(await runStackPolicy(peerMutualTls, [plainPeers], { stack: "dev" })).toEqual([expect.objectContaining({ enforcementLevel: "advisory" })]);
     });
 
     describe("waiver (pack config waiverReason)", () => {
@@ -74,7 +74,7 @@ describe("etcd-peer-mutual-tls", () => {
         });
 
         it("turns the violation into one advisory that quotes the reason and the gaps", async () => {
-            const reported = await runResourcePolicy(peerMutualTls, plainPeers, { config: { waiverReason } });
+            const reported = await runStackPolicy(peerMutualTls, [plainPeers], { config: { waiverReason } });
             expect(reported).toEqual([
                 expect.objectContaining({
                     enforcementLevel: "advisory",
@@ -84,13 +84,21 @@ describe("etcd-peer-mutual-tls", () => {
         });
 
         it("stays visible once peers use mutual TLS, so that it is removed", async () => {
-            expect(await runResourcePolicy(peerMutualTls, statefulSet(), { config: { waiverReason } })).toEqual([
+            expect(await runStackPolicy(peerMutualTls, [statefulSet()], { config: { waiverReason } })).toEqual([
                 expect.objectContaining({ enforcementLevel: "advisory", message: `waived by the policy pack config: "${waiverReason}"; peer traffic already uses mutual TLS, so the waiver can go.` }),
             ]);
         });
 
         it("waives nothing when the reason is empty", async () => {
-            expect(await runResourcePolicy(peerMutualTls, plainPeers, { config: { waiverReason: "" } })).toEqual([expect.objectContaining({ enforcementLevel: "mandatory" })]);
+            expect(await runStackPolicy(peerMutualTls, [plainPeers], { config: { waiverReason: "" } })).toEqual([expect.objectContaining({ enforcementLevel: "mandatory" })]);
         });
+    });
+
+    it("judges members configured by a file by the file the stack declares", async () => {
+        expect(await runStackPolicy(peerMutualTls, configFileMembers())).toEqual([]);
+        const withoutTls = CONFIG_FILE_TEXT.replace(/peer-transport-security:\n(  .*\n)+/, "").replace("listen-peer-urls: https", "listen-peer-urls: http");
+        expect((await runStackPolicy(peerMutualTls, configFileMembers(withoutTls))).map((v) => v.message)).toEqual([
+            expect.stringMatching(/listen-peer-urls \(in the configuration file\) is "http:\/\/0\.0\.0\.0:2380", not all https:\/\/; .*peer-cert-file \(in the configuration file\) is not set; .*peer-client-cert-auth \(in the configuration file\) is not true/),
+        ]);
     });
 });

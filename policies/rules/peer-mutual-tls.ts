@@ -1,17 +1,21 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
+import { StackValidationPolicy } from "@pulumi/policy";
 import { environmentReport } from "../environment";
-import { etcdContainer, etcdEnabled, isEtcdStatefulSet, tlsGaps } from "../etcd-members";
-import { Container } from "../kubernetes-objects";
+import { EtcdSettings, etcdSettings, etcdStatefulSets } from "../etcd-members";
 
 /** The pack config of this policy: `{"etcd-peer-mutual-tls": {"waiverReason": "..."}}`. */
 interface PeerTlsConfig {
     waiverReason?: string;
 }
 
-/** What keeps the members' peer traffic from being mutual TLS; empty when it is. */
-function peerTlsGaps(container: Container): string[] {
-    const gaps = tlsGaps(container, ["listen-peer-urls", "initial-advertise-peer-urls", "initial-cluster"], ["peer-cert-file", "peer-key-file", "peer-trusted-ca-file"]);
-    return etcdEnabled(container, "peer-client-cert-auth") ? gaps : [...gaps, "--peer-client-cert-auth is not true"];
+/**
+ * What keeps the members' peer traffic from being mutual TLS; empty when it is. The initial cluster is
+ * judged where it is declared: members whose start keys are added at start take it from the members'
+ * registrations, which their advertised peer URLs made.
+ */
+function peerTlsGaps(settings: EtcdSettings): string[] {
+    const urls = ["listen-peer-urls", "initial-advertise-peer-urls", ...(settings.fromFile ? [] : ["initial-cluster"])];
+    const gaps = settings.tlsGaps(urls, ["peer-cert-file", "peer-key-file", "peer-trusted-ca-file"]);
+    return settings.enabled("peer-client-cert-auth") ? gaps : [...gaps, `${settings.describe("peer-client-cert-auth")} is not true`];
 }
 
 /**
@@ -24,7 +28,7 @@ function peerTlsGaps(container: Container): string[] {
  * The policy then does not block; it reports one advisory violation quoting the reason, so that the
  * waiver shows in every preview until it is removed.
  */
-export const peerMutualTls: ResourceValidationPolicy = {
+export const peerMutualTls: StackValidationPolicy = {
     name: "etcd-peer-mutual-tls",
     description:
         "The etcd members talk to each other only over https with certificates both ways (peer cert, key and trusted CA, peer-client-cert-auth). " +
@@ -39,19 +43,19 @@ export const peerMutualTls: ResourceValidationPolicy = {
             },
         },
     },
-    validateResource: (args, reportViolation) => {
-        if (!isEtcdStatefulSet(args.type, args.props)) {
-            return;
-        }
+    validateStack: (args, reportViolation) => {
         const { waiverReason } = args.getConfig<PeerTlsConfig>();
-        const gaps = peerTlsGaps(etcdContainer(args.props)!);
-        if (waiverReason) {
-            const state = gaps.length > 0 ? `peer traffic is not mutual TLS (${gaps.join("; ")})` : "peer traffic already uses mutual TLS, so the waiver can go";
-            reportViolation({ message: `waived by the policy pack config: "${waiverReason}"; ${state}.`, enforcementLevel: "advisory" } as never);
-        } else if (gaps.length > 0) {
-            environmentReport(args.urn, args.stackTags, reportViolation)(
-                `peer traffic is not mutual TLS: ${gaps.join("; ")}. Set apisix-etcd:tls.mode to "self-signed" or "cert-manager".`,
-            );
+        for (const member of etcdStatefulSets(args.resources)) {
+            const gaps = peerTlsGaps(etcdSettings(member.props, args.resources));
+            if (waiverReason) {
+                const state = gaps.length > 0 ? `peer traffic is not mutual TLS (${gaps.join("; ")})` : "peer traffic already uses mutual TLS, so the waiver can go";
+                reportViolation({ message: `waived by the policy pack config: "${waiverReason}"; ${state}.`, urn: member.urn, enforcementLevel: "advisory" } as never);
+            } else if (gaps.length > 0) {
+                environmentReport(member.urn, args.stackTags, reportViolation)(
+                    `peer traffic is not mutual TLS: ${gaps.join("; ")}. Set apisix-etcd:tls.mode to "self-signed" or "cert-manager".`,
+                    member.urn,
+                );
+            }
         }
     },
 };

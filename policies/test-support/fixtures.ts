@@ -68,6 +68,50 @@ export function statefulSet(): FakeResource {
     };
 }
 
+/** The members' etcd configuration file, as the stack declares it in a ConfigMap. */
+export const CONFIG_FILE_TEXT = `name: $(POD_NAME)
+data-dir: /var/lib/etcd/data
+listen-peer-urls: https://0.0.0.0:2380
+listen-client-urls: https://0.0.0.0:2379
+initial-advertise-peer-urls: https://$(POD_NAME).${MEMBER_DOMAIN}:2380
+advertise-client-urls: https://$(POD_NAME).${MEMBER_DOMAIN}:2379
+quota-backend-bytes: 4294967296
+auto-compaction-retention: 1h
+auth-token: jwt,pub-key=/etc/etcd/jwt/jwt.pub,priv-key=/etc/etcd/jwt/jwt.key,sign-method=ES256,ttl=10m
+log-outputs: [stderr]
+peer-transport-security:
+  cert-file: /etc/etcd/tls/tls.crt
+  key-file: /etc/etcd/tls/tls.key
+  trusted-ca-file: /etc/etcd/tls/ca.crt
+  client-cert-auth: true
+client-transport-security:
+  cert-file: /etc/etcd/tls/tls.crt
+  key-file: /etc/etcd/tls/tls.key
+`;
+
+/**
+ * The members as the stack renders them: etcd reads a configuration file (written at start into an
+ * in-memory folder from the ConfigMap the pod mounts), and the ConfigMap that declares it.
+ */
+export function configFileMembers(text = CONFIG_FILE_TEXT): [FakeResource, FakeResource] {
+    const members = changed(statefulSet(), (p) => {
+        const pod = p.spec.template.spec;
+        delete pod.containers[0].env;
+        pod.containers[0].args = ["--config-file=/etc/etcd/member/etcd.yaml"];
+        pod.containers[0].volumeMounts.push({ name: "member-config", mountPath: "/etc/etcd/member", readOnly: true });
+        pod.volumes = [
+            { name: "declared-config", configMap: { name: "apisix-etcd-config", items: [{ key: "etcd.yaml", path: "etcd.yaml" }] } },
+            { name: "member-config", emptyDir: {} },
+        ];
+    });
+    const configMap: FakeResource = {
+        type: "kubernetes:core/v1:ConfigMap",
+        name: "apisix-etcd-config",
+        props: { metadata: { name: "apisix-etcd-config", namespace: "etcd" }, data: { "etcd.yaml": text } },
+    };
+    return [members, configMap];
+}
+
 export function headlessService(): FakeResource {
     return {
         type: "kubernetes:core/v1:Service",

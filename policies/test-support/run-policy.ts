@@ -22,7 +22,8 @@ interface RunOptions {
     readonly config?: Record<string, unknown>;
 }
 
-function urnOf(stack: string, resource: FakeResource): string {
+/** The URN the server gives `resource` in `stack`. */
+export function urnOf(stack: string, resource: FakeResource): string {
     return `urn:pulumi:${stack}::apisix-etcd::${resource.type}::${resource.name ?? "subject"}`;
 }
 

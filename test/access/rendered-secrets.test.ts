@@ -21,7 +21,7 @@ describe("the rendered prod plan keeps the generated credentials secret", () => 
 
     test("the stack generates a password per user and the private keys", () => {
         expect(generated.filter((r) => r.type.startsWith("random:")).map((r) => r.name).sort()).toEqual(
-            ["apisix", "backup", "defrag", "root"].map((user) => `apisix-etcd-credentials-${user}`),
+            ["apisix", "backup", "defrag", "membership", "root"].map((user) => `apisix-etcd-credentials-${user}`),
         );
         expect(secretValues.length).toBeGreaterThanOrEqual(4 + 2);
     });
@@ -46,6 +46,7 @@ describe("the rendered prod plan keeps the generated credentials secret", () => 
             "etcd/apisix-etcd-user-apisix",
             "etcd/apisix-etcd-user-backup",
             "etcd/apisix-etcd-user-defrag",
+            "etcd/apisix-etcd-user-membership",
             "etcd/apisix-etcd-user-root",
         ]);
         const keys: Record<string, string[]> = {

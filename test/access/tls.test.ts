@@ -47,8 +47,7 @@ describe("peer and client TLS of the rendered stack in the pod sandbox", () => {
         sandbox = await PodSandbox.create({ manifests: variant.manifests, secrets: made.secrets });
         pods = sandbox.statefulSet(statefulSet);
         members = new MemberPods(sandbox, pods, { ca: made.caCert });
-        await pods.startAll();
-        await members.waitHealthy(WAIT_MS);
+        await members.firstDeploy(variant, WAIT_MS);
     });
 
     afterAll(async () => {
@@ -77,11 +76,19 @@ describe("peer and client TLS of the rendered stack in the pod sandbox", () => {
         await expect(wrong.health()).rejects.toThrow(/Hostname\/IP does not match certificate's altnames/);
     });
 
-    test("the peer port answers only a certificate of the stack's CA; another CA's is refused, and the member says so", async () => {
+    test("peers are checked against their certificate through the pods' DNS names (issue 12 item 6): no member was refused", () => {
+        // etcd 3.5 reads no switch for the check from a configuration file; the sandbox's cluster-from-manifest
+        // test shows a stale DNS answer refusing a moved member until DNS follows.
+        const declared = manifest("ConfigMap", "apisix-etcd-config").data["etcd.yaml"] as string;
+        expect(declared).not.toMatch(/skip-client-san-verification/);
+        for (const ordinal of members.ordinals) expect(pods.pod(ordinal).logs("etcd")).not.toMatch(/rejected connection on peer endpoint/);
+    });
+
+    test("the peer port refuses the stack's own certificate from an address that is no member's, and another CA's; the member says so", async () => {
         const peer = `https://${memberHost(0)}:2380/members`;
-        const asMember = await sandbox.http(peer, { timeoutMs: 5000, ca: made.caCert, ...memberPair() });
-        expect(asMember.status).toBe(200);
-        expect((JSON.parse(asMember.body) as { name: string }[]).map((m) => m.name).sort()).toEqual(pods.podNames);
+        // The test connects from the sandbox's own address: the certificate is the members', the address is not.
+        await expect(sandbox.http(peer, { timeoutMs: 5000, ca: made.caCert, ...memberPair() })).rejects.toThrow();
+        expect(pods.pod(0).logs("etcd")).toMatch(/"msg":"rejected connection on peer endpoint".*does not match any of DNSNames/);
         await expect(sandbox.http(peer, { timeoutMs: 5000, ca: made.caCert })).rejects.toThrow(/certificate required/);
 
         // A certificate with every name of the stack's, of another CA: what a pod with a forged Secret would show.
@@ -91,11 +98,6 @@ describe("peer and client TLS of the rendered stack in the pod sandbox", () => {
         expect(pods.pod(0).logs("etcd")).toMatch(/"msg":"rejected connection on peer endpoint".*"error":"tls: failed to verify certificate: x509: certificate signed by unknown authority"/);
     });
 
-    test("a peer's address is not checked against its certificate through DNS (issue 12 item 6): no peer connection was refused by name", () => {
-        const env = (statefulSet.spec.template.spec.containers[0].env as { name: string; value?: string }[]).find((e) => e.name === "ETCD_EXPERIMENTAL_PEER_SKIP_CLIENT_SAN_VERIFICATION");
-        expect(env?.value).toBe("true");
-        for (const ordinal of members.ordinals) expect(pods.pod(ordinal).logs("etcd")).not.toMatch(/does not match any of DNSNames/);
-    });
 
     test("the rendered probes pass on every member: plain http on the metrics port", async () => {
         const container = statefulSet.spec.template.spec.containers.find((c: { name: string }) => c.name === "etcd");

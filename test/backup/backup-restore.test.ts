@@ -15,7 +15,7 @@ import { etcdBinaries, type EtcdBinaries } from "../etcd/binaries";
 import { EtcdClient } from "../etcd/etcd-client";
 import { LocalCluster } from "../etcd/local-cluster";
 import type { SecretStandIns } from "../etcd/pod-volumes";
-import { membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
+import { manifestConfigMaps, membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
 import { makeMemberSecrets, USER_SECRET_KEY_REFS } from "../etcd/stack-secrets";
 import { apisixEntries, putAll } from "./apisix-data";
 import { createBucket, gcsStep, grantedRole, installGcsStandIn, listObjects, objectPath } from "./fake-gcs";
@@ -86,6 +86,7 @@ describe("backup and restore of the rendered stack on real etcd", () => {
         createBucket(buckets, cronJob.spec.jobTemplate.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "BUCKET").value);
         ({ secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, [...SOURCE_IPS, ...RESTORED_IPS]));
         sourceMembers = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), {
+            configMaps: manifestConfigMaps(manifests),
             ips: SOURCE_IPS,
             dataRoot: path.join(work, "source"),
             binDir: bins.binDir,
@@ -160,6 +161,7 @@ describe("backup and restore of the rendered stack on real etcd", () => {
 
     describe("restoring from that backup with the rendered restore steps", () => {
         let statefulSet: RenderedManifest;
+        let restoredConfigMaps: ReturnType<typeof manifestConfigMaps>;
         let readerRole: string;
         let restored: LocalCluster;
         let restoredMembers: RenderedMemberSpec[];
@@ -172,9 +174,10 @@ describe("backup and restore of the rendered stack on real etcd", () => {
             const [stack] = await restoreStack;
             expect(stack.error).toBeUndefined();
             statefulSet = stack.manifests.find((m) => m.kind === "StatefulSet" && m.metadata.name === "apisix-etcd")!;
+            restoredConfigMaps = manifestConfigMaps(stack.manifests);
             readerRole = grantedRole(stack.resources, stack.manifests, statefulSet.spec.template.spec.serviceAccountName);
             expect(readerRole).toBe("roles/storage.objectViewer");
-            expect(statefulSet.spec.template.spec.initContainers.map((c: { name: string }) => c.name)).toEqual(["restore-fetch", "restore", "restore-install"]);
+            expect(statefulSet.spec.template.spec.initContainers.map((c: { name: string }) => c.name)).toEqual(["restore-fetch", "restore", "restore-install", "member-join"]);
         });
 
         test("a restore that fails halfway leaves no data dir, and the next attempt restores cleanly", () => {
@@ -201,7 +204,7 @@ describe("backup and restore of the rendered stack on real etcd", () => {
                 const results = runSteps(steps, { path: [fakeBin] });
                 if (!results.every((r) => r.status === 0) || results.length !== steps.length) throw new Error(failureOf(results));
             }
-            restoredMembers = membersFromStatefulSet(statefulSet, { ips: RESTORED_IPS, dataRoot, binDir: bins.binDir, secrets });
+            restoredMembers = membersFromStatefulSet(statefulSet, { ips: RESTORED_IPS, dataRoot, binDir: bins.binDir, secrets, configMaps: restoredConfigMaps });
             restored = new LocalCluster({ members: restoredMembers, workDir: path.join(work, "restored-logs"), etcdBinary: restoredMembers[0].binary });
             clusters.push(restored);
             await restored.startInTurn(WAIT_MS);

@@ -30,8 +30,9 @@ export interface MemberRestoreStepsOptions {
 
 export function memberRestoreSteps(statefulSet: any, options: MemberRestoreStepsOptions): PodStep[][] {
     const template = statefulSet.spec.template;
-    const initContainers: { name: string }[] = template.spec.initContainers ?? [];
-    if (initContainers.length === 0) throw new Error("the StatefulSet's pods have no init containers: was the stack rendered with a restore?");
+    // The restore's steps; the member-join step after them runs in the pod sandbox's tests (test/membership).
+    const initContainers: { name: string }[] = (template.spec.initContainers ?? []).filter((c: { name: string }) => c.name.startsWith("restore"));
+    if (initContainers.length === 0) throw new Error("the StatefulSet's pods have no restore steps: was the stack rendered with a restore?");
     const claimNames = new Set<string>((statefulSet.spec.volumeClaimTemplates ?? []).map((claim: any) => claim.metadata.name));
     // Secret volumes are not scratch: rendered-members refuses them here, as it has no stand-in.
     const scratch = Object.fromEntries(

@@ -18,7 +18,7 @@ import { allSucceeded, podSteps, runSteps, StepResult } from "../backup/pod-step
 import { etcdBinaries } from "../etcd/binaries";
 import { prefixRangeEnd } from "../etcd/etcd-client";
 import { LocalCluster } from "../etcd/local-cluster";
-import { membersFromStatefulSet } from "../etcd/rendered-members";
+import { manifestConfigMaps, membersFromStatefulSet } from "../etcd/rendered-members";
 import { makeMemberSecrets, USER_SECRET_KEY_REFS } from "../etcd/stack-secrets";
 
 /** Not used by the tests (.21-.53), so that a bench and a test run can share the machine. */
@@ -55,7 +55,7 @@ export async function backupBench(work: string, clusters: LocalCluster[]): Promi
     const { manifests, plan } = renderedPlan("prod");
     const { secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, [...SOURCE_IPS, ...RESTORED_IPS]);
 
-    const sourceMembers = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), { ips: SOURCE_IPS, dataRoot: path.join(work, "source"), binDir: bins.binDir, secrets });
+    const sourceMembers = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), { ips: SOURCE_IPS, dataRoot: path.join(work, "source"), binDir: bins.binDir, secrets, configMaps: manifestConfigMaps(manifests) });
     const source = new LocalCluster({ members: sourceMembers, workDir: path.join(work, "source-logs"), etcdBinary: sourceMembers[0].binary });
     clusters.push(source);
     await source.start();
@@ -99,7 +99,7 @@ export async function backupBench(work: string, clusters: LocalCluster[]): Promi
         perMember.push(stepSeconds(results));
     }
     const restoreStepsSeconds = seconds(restoreStarted);
-    const restoredMembers = membersFromStatefulSet(statefulSet, { ips: RESTORED_IPS, dataRoot, binDir: bins.binDir, secrets });
+    const restoredMembers = membersFromStatefulSet(statefulSet, { ips: RESTORED_IPS, dataRoot, binDir: bins.binDir, secrets, configMaps: manifestConfigMaps(restoreStack.manifests) });
     const restored = new LocalCluster({ members: restoredMembers, workDir: path.join(work, "restored-logs"), etcdBinary: restoredMembers[0].binary });
     clusters.push(restored);
     const starting = process.hrtime.bigint();

@@ -10,7 +10,7 @@ import * as path from "path";
 import { findManifest, renderedPlan, type RenderedManifest } from "../rendered-plan";
 import { etcdBinaries } from "../etcd/binaries";
 import { LocalCluster } from "../etcd/local-cluster";
-import { membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
+import { manifestConfigMaps, membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
 import { makeMemberSecrets, USER_SECRET_KEY_REFS } from "../etcd/stack-secrets";
 import { containerStep, type PodStep } from "../backup/pod-steps";
 
@@ -102,7 +102,7 @@ describe("the rendered defragmentation CronJob on real etcd", () => {
         phases.render = Date.now() - t0;
         cronJob = findManifest(manifests, "CronJob", "apisix-etcd-defrag");
         const { secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, IPS);
-        members = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), { ips: IPS, dataRoot: path.join(work, "data"), binDir: bins.binDir, secrets });
+        members = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), { ips: IPS, dataRoot: path.join(work, "data"), binDir: bins.binDir, secrets, configMaps: manifestConfigMaps(manifests) });
         const rendered = (cronJob.spec.jobTemplate.spec.template.spec.containers[0].env as { name: string; value: string }[]).find((e) => e.name === "MEMBERS")!.value.split(" ");
         expect(rendered).toHaveLength(3);
         rendered.forEach((url, i) => urls.set(url, `http://${IPS[i]}:2379`));

@@ -1,11 +1,12 @@
 /**
- * Every `ETCD_*` variable the rendered members get names a flag of the etcd binary the tests run, and
- * none of them is one etcd calls deprecated. etcd only warns about a variable it does not know, so a
- * setting that a new etcd renamed or dropped would otherwise go unnoticed (3.6 moves the
- * `--experimental-*` flags to feature gates and new names; 3.7 removes the old ones): run this suite
- * with the new binaries (`ETCD_BIN_DIR`) before an upgrade.
+ * Every key of the members' declared configuration file names a flag of the etcd binary the tests run,
+ * and none of them is one etcd calls deprecated. etcd silently skips a key of its file that it does not
+ * know (and only warns about an unknown ETCD_* variable), so a setting that a new etcd renamed or dropped
+ * would otherwise go unnoticed (3.6 moves the `--experimental-*` flags to feature gates and new names;
+ * 3.7 removes the old ones): run this suite with the new binaries (`ETCD_BIN_DIR`) before an upgrade.
  */
 import { execFileSync } from "node:child_process";
+import { parse } from "yaml";
 import { findManifest, renderedPlan } from "../rendered-plan";
 import { etcdBinaries } from "./binaries";
 
@@ -28,31 +29,34 @@ function helpFlags(help: string): Map<string, FlagHelp> {
     return flags;
 }
 
-/** `ETCD_FOO_BAR` -> `foo-bar`, the flag etcd fills from that variable. */
-const flagOf = (variable: string): string => variable.slice("ETCD_".length).toLowerCase().replace(/_/g, "-");
+/** The file's TLS sections hold the flags of that name with the section's prefix: `peer-cert-file` ... */
+const SECTION_PREFIXES: Readonly<Record<string, string>> = { "peer-transport-security": "peer-", "client-transport-security": "" };
 
-/** The variables among `variables` that are no current flag of etcd: unknown, or deprecated. */
-function unusableVariables(variables: readonly string[], flags: ReadonlyMap<string, FlagHelp>): string[] {
-    return variables.filter((variable) => {
-        const flag = flags.get(flagOf(variable));
+/** The flag each key of a configuration file stands for (a section's keys with its prefix). */
+function fileFlags(file: Record<string, unknown>): string[] {
+    return Object.entries(file).flatMap(([key, value]) =>
+        key in SECTION_PREFIXES ? Object.keys(value as Record<string, unknown>).map((inner) => SECTION_PREFIXES[key] + inner) : [key],
+    );
+}
+
+/** The flags among `names` that are no current flag of etcd: unknown, or deprecated. */
+function unusableFlags(names: readonly string[], flags: ReadonlyMap<string, FlagHelp>): string[] {
+    return names.filter((name) => {
+        const flag = flags.get(name);
         return flag === undefined || /deprecated/i.test(flag.description);
     });
 }
 
 let flags: Map<string, FlagHelp>;
 let version: string;
-let renderedVariables: string[];
+let declaredFlags: string[];
 
 beforeAll(async () => {
     const { etcd } = await etcdBinaries();
     flags = helpFlags(execFileSync(etcd, ["--help"], { encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "pipe"] }));
     version = execFileSync(etcd, ["--version"], { encoding: "utf8", timeout: 10_000 });
-    const sts = findManifest(renderedPlan().manifests, "StatefulSet", "apisix-etcd");
-    const containers = (sts.spec as { template: { spec: { containers: { name: string; env?: { name: string }[] }[] } } }).template.spec.containers;
-    renderedVariables = containers
-        .find((c) => c.name === "etcd")!
-        .env!.map((e) => e.name)
-        .filter((name) => name.startsWith("ETCD_"));
+    const declared = findManifest(renderedPlan().manifests, "ConfigMap", "apisix-etcd-config");
+    declaredFlags = fileFlags(parse(declared.data["etcd.yaml"]));
 });
 
 test("the help of the etcd under test is read: its flags, with their descriptions", () => {
@@ -60,10 +64,12 @@ test("the help of the etcd under test is read: its flags, with their description
     expect(flags.size).toBeGreaterThan(80);
     expect(flags.get("quota-backend-bytes")?.description).toMatch(/backend/i);
     // The check sees what etcd itself calls deprecated, and what it does not know.
-    expect(unusableVariables(["ETCD_ENABLE_V2", "ETCD_NO_SUCH_SETTING", "ETCD_DATA_DIR"], flags)).toEqual(["ETCD_ENABLE_V2", "ETCD_NO_SUCH_SETTING"]);
+    expect(unusableFlags(["enable-v2", "no-such-setting", "data-dir"], flags)).toEqual(["enable-v2", "no-such-setting"]);
+    expect(fileFlags({ "data-dir": "/d", "peer-transport-security": { "cert-file": "c", "client-cert-auth": true } })).toEqual(["data-dir", "peer-cert-file", "peer-client-cert-auth"]);
 });
 
-test("every rendered ETCD_* variable is a current flag of this etcd", () => {
-    expect(renderedVariables.length).toBeGreaterThan(15);
-    expect(unusableVariables(renderedVariables, flags)).toEqual([]);
+test("every key of the declared configuration file is a current flag of this etcd", () => {
+    expect(declaredFlags.length).toBeGreaterThan(15);
+    expect(declaredFlags).toEqual(expect.arrayContaining(["quota-backend-bytes", "peer-cert-file", "peer-client-cert-auth"]));
+    expect(unusableFlags(declaredFlags, flags)).toEqual([]);
 });

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { findManifest, renderedPlan } from "../rendered-plan";
 import { makeMemberSecrets } from "./stack-secrets";
-import { expandKubernetesReferences, membersFromStatefulSet } from "./rendered-members";
+import { expandKubernetesReferences, manifestConfigMaps, membersFromStatefulSet } from "./rendered-members";
 
 const IPS = ["127.0.0.41", "127.0.0.42", "127.0.0.43"];
 let dataRoot: string;
@@ -190,7 +190,7 @@ describe("membersFromStatefulSet", () => {
     const { manifests, plan } = renderedPlan();
     const sts = findManifest(manifests, "StatefulSet", "apisix-etcd");
     const { secrets } = makeMemberSecrets(path.join(dataRoot, "prod-secrets"), { manifests, resources: plan.resources }, IPS);
-    const members = membersFromStatefulSet(sts, { ...opts(), secrets });
+    const members = membersFromStatefulSet(sts, { ...opts(), secrets, configMaps: manifestConfigMaps(manifests) });
     expect(members).toHaveLength(sts.spec.replicas);
     for (const m of members) {
       const values = [...Object.values(m.env), ...m.args].join(" ");
@@ -200,6 +200,10 @@ describe("membersFromStatefulSet", () => {
       expect(hosts.length).toBeGreaterThan(0);
       expect(hosts.every((host) => IPS.includes(host))).toBe(true);
       expect(m.env.ETCD_NAME).toBe(m.name);
+      // The declared file's settings, its duration as the flag takes it, and a static bootstrap of all replicas.
+      expect(m.env.ETCD_EXPERIMENTAL_CORRUPT_CHECK_TIME).toBe("300s");
+      expect(m.env.ETCD_INITIAL_CLUSTER.split(",")).toHaveLength(sts.spec.replicas);
+      expect(m.args.some((arg) => arg.startsWith("--config-file"))).toBe(false);
     }
   });
 });

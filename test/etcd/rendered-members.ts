@@ -18,6 +18,7 @@
 // makes the member fail, and so the test.
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
+import { parse } from "yaml";
 import type { MemberSpec } from "./local-cluster";
 import { expandKubernetesReferences } from "../pod-sandbox/reference-expansion";
 import { localizePaths, projectSecretVolume, type PodVolume, type SecretStandIns } from "./pod-volumes";
@@ -38,6 +39,13 @@ export interface RenderedMembersOptions {
   secrets?: SecretStandIns;
   /** Volume name -> local folder, for mounted volumes that are neither claim templates nor secrets. */
   volumes?: Readonly<Record<string, string>>;
+  /**
+   * The rendered manifests' ConfigMaps (name -> data), for members that read the configuration file the
+   * stack declares in one (`--config-file`). Here that file becomes the ETCD_* variables of the same
+   * settings, and the start keys the member-join step would add become a static bootstrap of all
+   * replicas: the loopback approximation the suites not yet in the pod sandbox run on.
+   */
+  configMaps?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** A LocalCluster member spec plus the binary the rendered command runs. */
@@ -67,7 +75,7 @@ interface StatefulSetManifest {
   spec?: {
     replicas?: number;
     serviceName?: string;
-    template?: { spec?: { containers?: ContainerManifest[]; volumes?: PodVolume[] } };
+    template?: { spec?: { containers?: ContainerManifest[]; volumes?: (PodVolume & { configMap?: { name: string; items?: { key: string; path: string }[] } })[] } };
     volumeClaimTemplates?: { metadata?: { name?: string } }[];
   };
 }
@@ -143,6 +151,40 @@ function etcdContainer(sts: StatefulSetManifest, name: string | undefined): Cont
   return container;
 }
 
+/** The ConfigMaps of rendered manifests, name -> data, for {@link RenderedMembersOptions.configMaps}. */
+export function manifestConfigMaps(manifests: readonly { kind: string; metadata: { name?: string }; data?: Record<string, string> }[]): Record<string, Record<string, string>> {
+  return Object.fromEntries(manifests.filter((m) => m.kind === "ConfigMap").map((m) => [m.metadata.name!, m.data ?? {}]));
+}
+
+/** The TLS sections of etcd's configuration file and the prefix of the flags they hold. */
+const SECTION_FLAG_PREFIXES: Readonly<Record<string, string>> = { "peer-transport-security": "PEER_", "client-transport-security": "" };
+const variableOf = (key: string): string => key.toUpperCase().replace(/-/g, "_");
+/** A file's value as its flag takes it: a list comma-separated; a duration (`*-time`, nanoseconds in a file) in seconds. */
+const flagText = (key: string, value: unknown): string =>
+  Array.isArray(value) ? value.join(",") : typeof value === "number" && key.endsWith("-time") ? `${value / 1e9}s` : String(value);
+
+/**
+ * The ETCD_* variables of the settings in the configuration file the container reads (the ConfigMap the
+ * pod mounts under that file's name), `$(POD_NAME)` being `podName`; undefined without such a file.
+ */
+function fileVariables(sts: StatefulSetManifest, container: ContainerManifest, podName: string, opts: RenderedMembersOptions): Record<string, string> | undefined {
+  const file = (container.args ?? []).find((arg) => arg.startsWith("--config-file="))?.slice("--config-file=".length);
+  if (file === undefined) return undefined;
+  const fileName = path.posix.basename(file);
+  const volume = (sts.spec?.template?.spec?.volumes ?? []).find((v) => v.configMap?.items?.some((item) => item.path === fileName));
+  const key = volume?.configMap?.items?.find((item) => item.path === fileName)?.key;
+  const text = volume && key !== undefined ? opts.configMaps?.[volume.configMap!.name]?.[key] : undefined;
+  if (text === undefined) throw new Error(`container ${container.name} reads ${file}: pass the manifests' ConfigMaps (configMaps) holding it`);
+  const settings = parse(text.split("$(POD_NAME)").join(podName)) as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(settings).flatMap(([name, value]) =>
+      name in SECTION_FLAG_PREFIXES
+        ? Object.entries(value as Record<string, unknown>).map(([inner, v]) => [`ETCD_${SECTION_FLAG_PREFIXES[name]}${variableOf(inner)}`, String(v)])
+        : [[`ETCD_${variableOf(name)}`, flagText(name, value)]],
+    ),
+  );
+}
+
 /**
  * Member specs (one per replica, ordinal order) for LocalCluster from a rendered StatefulSet.
  * Pass `members[0].binary` as LocalCluster's `etcdBinary`.
@@ -183,7 +225,10 @@ export function membersFromStatefulSet(statefulSet: object, opts: RenderedMember
     const ip = opts.ips[ordinal];
     const dataDir = path.join(opts.dataRoot, name);
     mkdirSync(dataDir, { recursive: true }); // the volume exists before the container starts
-    const mounts = localMounts(sts, container, claimNames, name, dataDir, opts);
+    // A configuration file's folder is not mounted here: its settings become variables (fileVariables).
+    const configFile = (container.args ?? []).find((arg) => arg.startsWith("--config-file="))?.slice("--config-file=".length);
+    const mounted = configFile === undefined ? container : { ...container, volumeMounts: (container.volumeMounts ?? []).filter((m) => m.mountPath !== path.posix.dirname(configFile)) };
+    const mounts = localMounts(sts, mounted, claimNames, name, dataDir, opts);
 
     const localize = (text: string): string => {
       let out = text.replace(podHost, (host, n: string) => {
@@ -196,8 +241,18 @@ export function membersFromStatefulSet(statefulSet: object, opts: RenderedMember
     };
 
     const env = resolveEnv(container.env ?? [], name, namespace);
+    const fromFile = fileVariables(sts, container, name, opts);
+    if (fromFile) {
+      const peerUrl = (member: string) => fileVariables(sts, container, member, opts)!.ETCD_INITIAL_ADVERTISE_PEER_URLS;
+      Object.entries({
+        ...fromFile,
+        ETCD_INITIAL_CLUSTER: Array.from({ length: replicas }, (_, i) => `${podName(i)}=${peerUrl(podName(i))}`).join(","),
+        ETCD_INITIAL_CLUSTER_STATE: "new",
+        ETCD_INITIAL_CLUSTER_TOKEN: `${stsName}-loopback`,
+      }).forEach(([key, value]) => env.set(key, value));
+    }
     const lookup = (variable: string): string | undefined => env.get(variable);
-    const [command, ...commandArgs] = [...container.command!, ...(container.args ?? [])].map((part) =>
+    const [command, ...commandArgs] = [...container.command!, ...(container.args ?? []).filter((arg) => !(fromFile && arg.startsWith("--config-file=")))].map((part) =>
       expandKubernetesReferences(part, lookup),
     );
     return {

@@ -161,13 +161,9 @@ export function secretFolders(dir: string, stack: DeclaredMembers, files: Readon
  * `<secret>/<key>` -> value, for pod-steps' `secretKeyRefs`: the users' Secrets as the stack generates
  * them (letters and digits), each user name the one the auth bootstrap Job gives that password.
  */
-export const USER_SECRET_KEY_REFS: Readonly<Record<string, string>> = {
-  "apisix-etcd-user-root/username": "root",
-  "apisix-etcd-user-root/password": "Root0stand0in",
-  "apisix-etcd-user-apisix/username": "apisix",
-  "apisix-etcd-user-apisix/password": "Apisix0stand0in",
-  "apisix-etcd-user-backup/username": "backup",
-  "apisix-etcd-user-backup/password": "Backup0stand0in",
-  "apisix-etcd-user-defrag/username": "defrag",
-  "apisix-etcd-user-defrag/password": "Defrag0stand0in",
-};
+export const USER_SECRET_KEY_REFS: Readonly<Record<string, string>> = Object.fromEntries(
+  ["root", "apisix", "backup", "defrag", "membership"].flatMap((user) => [
+    [`apisix-etcd-user-${user}/username`, user],
+    [`apisix-etcd-user-${user}/password`, `${user[0].toUpperCase()}${user.slice(1)}0stand0in`],
+  ]),
+);

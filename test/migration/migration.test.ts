@@ -15,7 +15,7 @@ import { declareStacks, type DeclaredStack } from "../stack-under-mocks";
 import { etcdBinaries, type EtcdBinaries } from "../etcd/binaries";
 import { EtcdClient, prefixRangeEnd } from "../etcd/etcd-client";
 import { LocalCluster } from "../etcd/local-cluster";
-import { membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
+import { manifestConfigMaps, membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
 import { makeMemberSecrets } from "../etcd/stack-secrets";
 import { waitFor } from "../etcd/wait";
 import { apisixEntries, putAll } from "../backup/apisix-data";
@@ -232,7 +232,7 @@ describe("migration from the single Bitnami member to the stack's 3-member clust
         }
         figures.restoreStepsMs = Date.now() - t;
         const { secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, NEW_IPS);
-        restoredMembers = membersFromStatefulSet(statefulSet, { ips: NEW_IPS, dataRoot, binDir: bins.binDir, secrets });
+        restoredMembers = membersFromStatefulSet(statefulSet, { ips: NEW_IPS, dataRoot, binDir: bins.binDir, secrets, configMaps: manifestConfigMaps(stack.manifests) });
         restored = new LocalCluster({ members: restoredMembers, workDir: path.join(work, "new-logs"), etcdBinary: restoredMembers[0].binary });
         clusters.push(restored);
         t = Date.now();

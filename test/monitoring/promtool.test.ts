@@ -97,6 +97,7 @@ class Cluster {
         for (const [index, pod] of this.pods.entries()) {
             this.member(pod, "up", constant(1, minutes));
             this.member(pod, "etcd_server_has_leader", constant(1, minutes));
+            this.member(pod, "etcd_server_is_learner", constant(0, minutes));
             this.member(pod, "etcd_server_leader_changes_seen_total", constant(1, minutes));
             this.member(pod, "etcd_server_proposals_failed_total", constant(0, minutes));
             this.member(pod, "grpc_server_handled_total", growing(60, minutes), { ...RANGE_CALLS, grpc_code: "OK" });
@@ -238,6 +239,11 @@ const SCENARIOS: Scenario[] = [
                 ...CRON_JOB_ALERTS.flatMap(({ alert, cronJob }) => [staleFiresAt(alert, cronJob.intervalSeconds), loggedStaleMinute(alert, cronJob.intervalSeconds) + 2]),
             ].map((minute) => [minute, {}]),
         ),
+    },
+    {
+        name: "a member stays a learner",
+        cluster: (c) => c.member(pod2, "etcd_server_is_learner", fromFault(0, 1, c.minutes)),
+        firing: { [FAULT_MINUTE + forOf("EtcdLearnerNotPromoted") - 2]: {}, [FAULT_MINUTE + forOf("EtcdLearnerNotPromoted") + 2]: { EtcdLearnerNotPromoted: 1 } },
     },
     {
         name: "a member stops answering",

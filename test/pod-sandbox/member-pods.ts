@@ -3,6 +3,10 @@
 // healthy, and etcdctl inside a member's own container (`kubectl exec`), which reaches the member
 // even when its link is cut.
 import { EtcdClient } from "../etcd/etcd-client";
+/** The resources of a plan (plan.json, or a stack declared under mocks) with their dependencies. */
+interface PlannedResources {
+    readonly resources: readonly { type: string; name: string; urn: string; inputs: Record<string, unknown>; options: { dependsOn?: readonly string[] } }[];
+}
 import { waitFor } from "../etcd/wait";
 import type { PodSandbox, StatefulSetPods } from "./pod-sandbox";
 
@@ -109,9 +113,30 @@ export class MemberPods {
         return pod.exec("etcd", ["/usr/local/bin/etcdctl", "--endpoints=127.0.0.1:2379", ...args], timeoutMs);
     }
 
-    /** The last `lines` lines of the member's log. */
+    /**
+     * Starts every member as a first `pulumi up` does: the ConfigMaps the plan creates after the
+     * StatefulSet (those that depend on it: the founded marker) exist only once every member is healthy.
+     */
+    async firstDeploy(plan: PlannedResources, timeoutMs: number): Promise<void> {
+        const statefulSet = plan.resources.find((r) => r.type === "kubernetes:apps/v1:StatefulSet" && r.name === this.statefulSet.name);
+        if (!statefulSet) throw new Error(`the plan declares no StatefulSet ${this.statefulSet.name}`);
+        const later = plan.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && (r.options.dependsOn ?? []).includes(statefulSet.urn));
+        const withheld = later.map((r) => {
+            const name = (r.inputs.metadata as { name: string }).name;
+            const data = this.sandbox.configMaps.get(name);
+            if (!data) throw new Error(`ConfigMap ${name} is not in the manifests`);
+            this.sandbox.configMaps.delete(name);
+            return [name, data] as const;
+        });
+        await this.statefulSet.startAll();
+        await this.waitHealthy(timeoutMs);
+        for (const [name, data] of withheld) this.sandbox.configMaps.set(name, data);
+    }
+
+    /** The last `lines` lines of the member's logs (its member-join step's, then etcd's). */
     logTail(ordinal: number, lines = 20): string {
         const pod = this.sandbox.pods.filter((p) => p.name === this.statefulSet.podName(ordinal)).pop();
-        return (pod?.logs("etcd") ?? "").trimEnd().split("\n").slice(-lines).join("\n");
+        const tail = (container: string) => (pod?.logs(container) ?? "").trimEnd().split("\n").slice(-lines).join("\n");
+        return `${tail("member-join")}\n${tail("etcd")}`;
     }
 }

@@ -39,7 +39,6 @@ import { etcdBinaries } from "../etcd/binaries";
 import { EtcdClient, type EtcdClientOptions } from "../etcd/etcd-client";
 import { waitFor } from "../etcd/wait";
 import type { RenderedManifest } from "../rendered-plan";
-import type { KeyValueObjects } from "./container-environment";
 import { imageDirectories } from "./container-root";
 import { imageContents, type EtcdPrograms, type ImageContents } from "./image-contents";
 import { OuterNamespace } from "./outer-namespace";
@@ -83,7 +82,7 @@ const matches = (labels: Readonly<Record<string, string>>, selector: Readonly<Re
 
 export class PodSandbox implements PodNode {
     readonly secrets: Map<string, Readonly<Record<string, string | Buffer>>>;
-    readonly configMaps: KeyValueObjects;
+    readonly configMaps: Map<string, Readonly<Record<string, string | Buffer>>>;
     readonly caBundle?: string;
     /** Every pod the sandbox ever made, by creation. */
     readonly pods: SandboxPod[] = [];

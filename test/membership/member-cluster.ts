@@ -1,0 +1,114 @@
+// A rendered stack's members run in the pod sandbox for the membership tests: the StatefulSet at any
+// replica count (a change of `replicas` changes nothing else of it: components/etcd/cluster.test.ts), its
+// scale-down Job, a watch on the membership for what must never happen, and what the members' steps said.
+import { findManifest, renderedPlan, type PlanJson, type RenderedManifest } from "../rendered-plan";
+import { MemberPods } from "../pod-sandbox/member-pods";
+import { PodSandbox, type StatefulSetPods } from "../pod-sandbox/pod-sandbox";
+import { stackSecrets } from "../pod-sandbox/sandbox-secrets";
+import type { EtcdMember } from "../etcd/etcd-client";
+import { waitFor } from "../etcd/wait";
+
+export class MemberCluster {
+    private constructor(
+        readonly sandbox: PodSandbox,
+        readonly manifests: readonly RenderedManifest[],
+        readonly plan: PlanJson,
+    ) {}
+
+    /** A sandbox for `stack`'s rendered manifests, with the Secrets the stack would generate. */
+    static async create(stack = "prod"): Promise<MemberCluster> {
+        const { manifests, plan } = renderedPlan(stack);
+        const sandbox = await PodSandbox.create({ manifests, secrets: stackSecrets({ manifests, resources: plan.resources }).secrets });
+        return new MemberCluster(sandbox, manifests, plan);
+    }
+
+    get statefulSetManifest(): RenderedManifest {
+        return findManifest(this.manifests, "StatefulSet", "apisix-etcd");
+    }
+
+    /** The StatefulSet as `pulumi up` leaves it with `replicas` (only the count differs) and its members. */
+    at(replicas: number): { pods: StatefulSetPods; members: MemberPods } {
+        const manifest = this.statefulSetManifest;
+        const pods = this.sandbox.statefulSet({ ...manifest, spec: { ...manifest.spec, replicas } });
+        return { pods, members: new MemberPods(this.sandbox, pods) };
+    }
+
+    /** Runs the rendered scale-down Job (what `pulumi up` does before it changes the StatefulSet). */
+    async scaleDown(timeoutMs: number): Promise<{ succeeded: boolean; log: string }> {
+        const run = await this.sandbox.runJob(findManifest(this.manifests, "Job", "apisix-etcd-scale-down"), timeoutMs);
+        return { succeeded: run.succeeded, log: run.pods.map((pod) => pod.logs("scale-down")).join("") };
+    }
+
+    /** Every log line the member-join steps and membership containers of pod `name` wrote, over all its pods. */
+    stepLog(name: string): string {
+        return this.sandbox.pods
+            .filter((pod) => pod.name === name)
+            .map((pod) => pod.logs("member-join") + pod.logs("membership"))
+            .join("");
+    }
+
+    /** The log of etcd in every pod that was `name`. */
+    etcdLog(name: string): string {
+        return this.sandbox.pods
+            .filter((pod) => pod.name === name)
+            .map((pod) => pod.logs("etcd"))
+            .join("");
+    }
+
+    async close(): Promise<void> {
+        await this.sandbox.close();
+    }
+}
+
+/**
+ * Polls the member list through `members` every 100 ms until stopped and records what must never be:
+ * two learners at once, and a member voting under a registration that never started.
+ */
+export class MembershipWatch {
+    readonly violations: string[] = [];
+    readonly seen: EtcdMember[][] = [];
+    private stopped = false;
+    private readonly loop: Promise<void>;
+
+    constructor(members: MemberPods) {
+        this.loop = (async () => {
+            while (!this.stopped) {
+                for (const ordinal of members.running()) {
+                    const list = await members.client(ordinal).memberList().catch(() => undefined);
+                    if (!list) continue;
+                    this.seen.push(list);
+                    const learners = list.filter((m) => m.isLearner);
+                    if (learners.length > 1) this.violations.push(`two learners: ${learners.map((m) => m.id).join(", ")}`);
+                    break;
+                }
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        })();
+    }
+
+    async stop(): Promise<string[]> {
+        this.stopped = true;
+        await this.loop;
+        return this.violations;
+    }
+}
+
+/** Waits until the cluster lists exactly `names` as started voting members, no learner, and every member is healthy. */
+export async function waitVoting(members: MemberPods, names: readonly string[], timeoutMs: number): Promise<EtcdMember[]> {
+    const list = await waitFor(
+        `voting members ${names.join(", ")}`,
+        async () => {
+            for (const ordinal of members.running()) {
+                const list = await members.client(ordinal).memberList().catch(() => undefined);
+                if (!list) continue;
+                const voting = list.filter((m) => !m.isLearner && m.name !== "").map((m) => m.name).sort();
+                if (list.length === names.length && JSON.stringify(voting) === JSON.stringify([...names].sort())) return list;
+                throw new Error(`members now: ${list.map((m) => `${m.name || "(unstarted)"}${m.isLearner ? " (learner)" : ""}`).join(", ")}`);
+            }
+            throw new Error("no running member answers");
+        },
+        { timeoutMs, intervalMs: 200 },
+    );
+    await members.waitHealthy(timeoutMs);
+    return list;
+}
