@@ -180,12 +180,6 @@ export class EtcdClient {
   }
 
   /** GET /version, which the client and the peer ports both serve: the server's and the cluster's version. */
-  /** Registers a learner with `peerUrl` (what `etcdctl member add --learner` does); returns its ID. */
-  async memberAddLearner(peerUrl: string): Promise<string> {
-    const res = await this.post<{ member?: { ID?: string } }>("/v3/cluster/member/add", { peerURLs: [peerUrl], isLearner: true });
-    return res.member?.ID ?? "0";
-  }
-
   async memberRemove(id: string): Promise<void> {
     await this.post("/v3/cluster/member/remove", { ID: id });
   }
