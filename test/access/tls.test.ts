@@ -2,8 +2,8 @@
 // self-signed, clientTls: true}`), declared under Pulumi's mocks, its rendered pods run unchanged with
 // test-made Secrets (test/pod-sandbox/sandbox-secrets.ts: a CA and a member certificate with exactly
 // the names the stack's certificate declares, no test address). Peers must speak mutual TLS with
-// certificates of the stack's CA only, accepted by the CA alone (issue 12 item 6: no DNS check of a
-// peer's address); clients must verify the members by the CA and a name the certificate holds; the
+// certificates of the stack's CA only, from the addresses their pods' DNS names give (issue 12 item 6:
+// etcd's DNS check of a peer's address stays on); clients must verify the members by the CA and a name the certificate holds; the
 // probes stay plain http; and the rendered auth bootstrap Job and the backup's snapshot steps must
 // work over https through the client Service with the CA they mount.
 import * as path from "path";

@@ -96,7 +96,7 @@ beforeAll(async () => {
                     ETCD_INITIAL_ADVERTISE_PEER_URLS: `http://${IP}:2380`,
                     ETCD_INITIAL_CLUSTER: `m0=http://${IP}:2380`,
                     ETCD_LISTEN_METRICS_URLS: `http://${IP}:2381`,
-                    // As the members run (components/etcd/member-environment.ts): per-method latency histograms.
+                    // As the members run (components/etcd/member-configuration.ts): per-method latency histograms.
                     ETCD_METRICS: "extensive",
                 },
             },
