@@ -46,17 +46,22 @@ interface StackResource {
     readonly props: unknown;
 }
 
-/** Where a configuration file keeps the TLS flags: in two sections, under the flag's name without its prefix. */
-const TLS_SECTIONS: readonly { readonly prefix: string; readonly section: string }[] = [
-    { prefix: "peer-", section: "peer-transport-security" },
-    { prefix: "", section: "client-transport-security" },
-];
-const TLS_KEYS = ["cert-file", "key-file", "client-cert-auth", "trusted-ca-file", "auto-tls"];
+/** The sections of etcd's configuration file that hold TLS flags, under the flag's name without this prefix. */
+const TLS_SECTION_PREFIXES: Readonly<Record<string, string>> = { "peer-transport-security": "peer-", "client-transport-security": "" };
 
-/** A flag's value in etcd's configuration file (YAML), as a flag's text. */
+/**
+ * Each setting of etcd's configuration file (YAML, parsed) under the name of the flag it stands for: a
+ * key is its flag's name, a TLS section's keys are flags with the section's prefix (`peer-cert-file`).
+ */
+export function fileFlagValues(file: Record<string, unknown>): [flag: string, value: unknown][] {
+    return Object.entries(file).flatMap(([key, value]): [string, unknown][] =>
+        key in TLS_SECTION_PREFIXES ? Object.entries(value as Record<string, unknown>).map(([inner, v]) => [TLS_SECTION_PREFIXES[key] + inner, v]) : [[key, value]],
+    );
+}
+
+/** A flag's value in etcd's configuration file, as a flag's text. */
 function fileSetting(file: Record<string, unknown>, flag: string): string | undefined {
-    const tls = TLS_SECTIONS.find(({ prefix }) => flag.startsWith(prefix) && TLS_KEYS.includes(flag.slice(prefix.length)));
-    const value = tls ? (file[tls.section] as Record<string, unknown> | undefined)?.[flag.slice(tls.prefix.length)] : file[flag];
+    const value = fileFlagValues(file).find(([name]) => name === flag)?.[1];
     if (value === undefined || value === null) return undefined;
     return Array.isArray(value) ? value.join(",") : String(value);
 }

@@ -7,6 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { parse } from "yaml";
+import { fileFlagValues } from "../../policies/etcd-members";
 import { findManifest, renderedPlan } from "../rendered-plan";
 import { etcdBinaries } from "./binaries";
 
@@ -29,15 +30,8 @@ function helpFlags(help: string): Map<string, FlagHelp> {
     return flags;
 }
 
-/** The file's TLS sections hold the flags of that name with the section's prefix: `peer-cert-file` ... */
-const SECTION_PREFIXES: Readonly<Record<string, string>> = { "peer-transport-security": "peer-", "client-transport-security": "" };
-
-/** The flag each key of a configuration file stands for (a section's keys with its prefix). */
-function fileFlags(file: Record<string, unknown>): string[] {
-    return Object.entries(file).flatMap(([key, value]) =>
-        key in SECTION_PREFIXES ? Object.keys(value as Record<string, unknown>).map((inner) => SECTION_PREFIXES[key] + inner) : [key],
-    );
-}
+/** The flag each key of a configuration file stands for, as the policy pack reads the file. */
+const fileFlags = (file: Record<string, unknown>): string[] => fileFlagValues(file).map(([flag]) => flag);
 
 /** The flags among `names` that are no current flag of etcd: unknown, or deprecated. */
 function unusableFlags(names: readonly string[], flags: ReadonlyMap<string, FlagHelp>): string[] {

@@ -19,6 +19,7 @@
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { fileFlagValues } from "../../policies/etcd-members";
 import type { MemberSpec } from "./local-cluster";
 import { expandKubernetesReferences } from "../pod-sandbox/reference-expansion";
 import { localizePaths, projectSecretVolume, type PodVolume, type SecretStandIns } from "./pod-volumes";
@@ -156,9 +157,7 @@ export function manifestConfigMaps(manifests: readonly { kind: string; metadata:
   return Object.fromEntries(manifests.filter((m) => m.kind === "ConfigMap").map((m) => [m.metadata.name!, m.data ?? {}]));
 }
 
-/** The TLS sections of etcd's configuration file and the prefix of the flags they hold. */
-const SECTION_FLAG_PREFIXES: Readonly<Record<string, string>> = { "peer-transport-security": "PEER_", "client-transport-security": "" };
-const variableOf = (key: string): string => key.toUpperCase().replace(/-/g, "_");
+const variableOf = (flag: string): string => `ETCD_${flag.toUpperCase().replace(/-/g, "_")}`;
 /** A file's value as its flag takes it: a list comma-separated; a duration (`*-time`, nanoseconds in a file) in seconds. */
 const flagText = (key: string, value: unknown): string =>
   Array.isArray(value) ? value.join(",") : typeof value === "number" && key.endsWith("-time") ? `${value / 1e9}s` : String(value);
@@ -176,13 +175,7 @@ function fileVariables(sts: StatefulSetManifest, container: ContainerManifest, p
   const text = volume && key !== undefined ? opts.configMaps?.[volume.configMap!.name]?.[key] : undefined;
   if (text === undefined) throw new Error(`container ${container.name} reads ${file}: pass the manifests' ConfigMaps (configMaps) holding it`);
   const settings = parse(text.split("$(POD_NAME)").join(podName)) as Record<string, unknown>;
-  return Object.fromEntries(
-    Object.entries(settings).flatMap(([name, value]) =>
-      name in SECTION_FLAG_PREFIXES
-        ? Object.entries(value as Record<string, unknown>).map(([inner, v]) => [`ETCD_${SECTION_FLAG_PREFIXES[name]}${variableOf(inner)}`, String(v)])
-        : [[`ETCD_${variableOf(name)}`, flagText(name, value)]],
-    ),
-  );
+  return Object.fromEntries(fileFlagValues(settings).map(([flag, value]) => [variableOf(flag), flagText(flag, value)]));
 }
 
 /**
