@@ -180,10 +180,6 @@ export class EtcdClient {
   }
 
   /** GET /version, which the client and the peer ports both serve: the server's and the cluster's version. */
-  async memberRemove(id: string): Promise<void> {
-    await this.post("/v3/cluster/member/remove", { ID: id });
-  }
-
   async version(): Promise<{ etcdserver: string; etcdcluster: string }> {
     const { status, body } = await this.request("GET", "/version");
     if (status !== 200) throw new Error(`etcd GET ${this.endpoint}/version: HTTP ${status}: ${body}`);
