@@ -47,12 +47,14 @@ describe("kubernetesManifests", () => {
         k8sObject("rbac.authorization.k8s.io/v1", "RoleBinding", "binding"),
         k8sObject("rbac.authorization.k8s.io/v1", "Role", "role"),
         k8sObject("networking.k8s.io/v1", "NetworkPolicy", "ingress"),
+        // Only some fields of a claim the StatefulSet makes: applied alone, a partial claim.
+        registered("kubernetes:core/v1:PersistentVolumeClaimPatch", "grow", { apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "data-etcd-0", namespace: "ns" }, spec: { resources: { requests: { storage: "20Gi" } } } }),
     ];
     const order = kubernetesManifests(resources).map((m) => `${m.kind}/${m.metadata.name}`);
 
-    test("keeps only Kubernetes objects: no components, providers or other clouds' resources", () => {
+    test("keeps only Kubernetes objects: no components, providers, other clouds' resources or patches", () => {
         expect(order).toHaveLength(12);
-        expect(order.some((o) => /component|bucket|default/.test(o))).toBe(false);
+        expect(order.some((o) => /component|bucket|default|PersistentVolumeClaim/.test(o))).toBe(false);
     });
 
     test("puts what others refer to first, and custom resources last", () => {
@@ -132,7 +134,13 @@ describe("manifestsYaml", () => {
 });
 
 describe("the rendered prod manifests apply in order", () => {
-    const { manifests } = renderedPlan();
+    const { manifests, plan } = renderedPlan();
+
+    test("the claims' size patches are in plan.json, not in manifests.yaml", () => {
+        const patches = plan.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaimPatch");
+        expect(patches.length).toBeGreaterThan(0);
+        expect(manifests.filter((m) => m.kind === "PersistentVolumeClaim")).toEqual([]);
+    });
     const position = (kind: string, name: string | undefined) => manifests.findIndex((m) => m.kind === kind && m.metadata.name === name);
 
     test("each namespaced object comes after its Namespace, when the stack creates it", () => {

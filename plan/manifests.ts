@@ -26,10 +26,17 @@ function applyRank(kind: string): number {
     return rank < 0 ? APPLY_ORDER.length : rank;
 }
 
-/** The Kubernetes objects among the registered resources, secrets redacted, in apply order. */
+/**
+ * Patch resources (`...Patch` types: server-side apply of some fields of an object that exists) are no
+ * objects of their own: `kubectl apply` of one would create a partial object, refused on an empty cluster.
+ * On an empty cluster what they patch is made whole by its owner (a claim by its StatefulSet's template).
+ */
+const isPatch = (resource: RegisteredResource) => resource.type.endsWith("Patch");
+
+/** The Kubernetes objects among the registered resources, secrets redacted, in apply order; patches left out. */
 export function kubernetesManifests(resources: readonly RegisteredResource[]): Manifest[] {
     return resources
-        .filter((resource) => resource.custom && resource.type.startsWith("kubernetes:") && !resource.type.startsWith("pulumi:"))
+        .filter((resource) => resource.custom && resource.type.startsWith("kubernetes:") && !isPatch(resource))
         .map((resource) => redactSecrets(resource.inputs) as Manifest)
         .map((manifest, index) => ({ manifest, index }))
         .sort((a, b) => applyRank(a.manifest.kind) - applyRank(b.manifest.kind) || a.index - b.index)
