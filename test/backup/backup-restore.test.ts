@@ -47,21 +47,25 @@ describe("backup and restore of the rendered prod stack in the pod sandbox", () 
         const { manifests, plan } = renderedPlan("prod");
         scene = await BackupSandbox.create({ manifests, resources: plan.resources });
         expect(scene.uploaderRole).toBe("roles/storage.objectCreator");
-        source = await scene.deploySource(WAIT_MS);
-        sourceIds = (await source.client(0).memberList()).map((m) => m.id);
-
-        // APISIX-shaped data with some history: everything written, then routes updated, upstreams deleted.
-        const post = (url: string, body: string) => scene.sandbox.http(url, { method: "POST", body, timeoutMs: 30_000 });
-        const url = source.clientUrl(0);
+        // APISIX-shaped data with some history, written while the other members join: everything
+        // written, then routes updated, upstreams deleted.
         const entries = apisixEntries(SHAPE);
-        await putAll(url, entries, post);
-        const updated = new Map([...entries].filter(([key]) => key.startsWith("/apisix/routes/")).slice(0, 500).map(([key, value]) => [key, value.replace('"status":1', '"status":0')]));
-        await putAll(url, updated, post);
+        source = await scene.deploySource(WAIT_MS, async (members) => {
+            const post = (url: string, body: string) => scene.sandbox.http(url, { method: "POST", body, timeoutMs: 30_000 });
+            const url = members.clientUrl(0);
+            await putAll(url, entries, post);
+            const updated = new Map([...entries].filter(([key]) => key.startsWith("/apisix/routes/")).slice(0, 500).map(([key, value]) => [key, value.replace('"status":1', '"status":0')]));
+            await putAll(url, updated, post);
+            const client = members.client(0);
+            for (const key of [...entries.keys()].filter((k) => k.startsWith("/apisix/upstreams/")).slice(0, 50)) expect(await client.deletePrefix(key)).toBe(1);
+        });
+        sourceIds = (await source.client(0).memberList()).map((m) => m.id);
         const client = source.client(0);
-        for (const key of [...entries.keys()].filter((k) => k.startsWith("/apisix/upstreams/")).slice(0, 50)) expect(await client.deletePrefix(key)).toBe(1);
         sourceRevision = await client.put("/apisix/data_plane/marker", "before-backup");
         sourceData = await client.getPrefix("/apisix/");
         expect(sourceData.size).toBe(SHAPE.routes + SHAPE.upstreams + SHAPE.services - 50 + 1);
+        // Every member holds it (the joined ones caught up).
+        for (const ordinal of source.ordinals) expect((await source.client(ordinal).getPrefix("/apisix/")).size).toBe(sourceData.size);
 
         // A follower down (right after a leader goes, a snapshot fails with "leader changed"; the Job's retries cover that).
         const leader = await source.waitLeader(WAIT_MS);
@@ -163,7 +167,8 @@ describe("backup and restore of the rendered prod stack in the pod sandbox", () 
             waitFor(`${container} of ${pod.name} to exit`, async () => pod.containerStatuses().find((s) => s.name === container)!.exits.length > after || undefined, { timeoutMs: WAIT_MS, intervalMs: 50 });
 
         beforeAll(async () => {
-            restore = await restoreStack;
+            // The source goes (docs/restore.md, step 2) while the restore stack is declared.
+            [restore] = await Promise.all([restoreStack, scene.removeSource()]);
             expect(restore.readerRole).toBe("roles/storage.objectViewer");
             expect(restore.statefulSet.spec.template.spec.initContainers.map((c: { name: string }) => c.name)).toEqual(["restore-fetch", "restore", "restore-install", "member-join"]);
             expect(envValue(initContainer("restore-fetch"), "SOURCE_URL")).toBe(backupUrl);

@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { findManifest, type RenderedManifest } from "../rendered-plan";
+import { waitFor } from "../etcd/wait";
 import { declareStacks, type DeclaredStack } from "../stack-under-mocks";
 import { MemberPods } from "../pod-sandbox/member-pods";
 import { PodSandbox, type StatefulSetPods } from "../pod-sandbox/pod-sandbox";
@@ -77,11 +78,20 @@ export class BackupSandbox {
         }
     }
 
-    /** The source cluster: the rendered StatefulSet deployed as a first `pulumi up` does, every member Ready (the client Service routes to it). */
-    async deploySource(timeoutMs: number): Promise<MemberPods> {
+    /**
+     * The source cluster: the rendered StatefulSet deployed as a first `pulumi up` does, every member
+     * Ready (the client Service routes to it). `whileJoining` runs as soon as the founding member
+     * serves, while the others still join (each as a learner, one at a time): a write load, say.
+     */
+    async deploySource(timeoutMs: number, whileJoining?: (members: MemberPods) => Promise<void>): Promise<MemberPods> {
         const members = new MemberPods(this.sandbox, this.sandbox.statefulSet(findManifest(this.plan.manifests, "StatefulSet", "apisix-etcd")));
         this.source = members;
-        await members.firstDeploy(this.plan, timeoutMs);
+        const deployed = members.firstDeploy(this.plan, timeoutMs);
+        const loaded = whileJoining && waitFor("the founding member to serve", async () => members.client(0).health(), { timeoutMs }).then(() => whileJoining(members));
+        // Both settle before either's failure is thrown: nothing runs on behind the caller's back.
+        const [deploy, load] = await Promise.allSettled([deployed, loaded]);
+        if (deploy.status === "rejected") throw deploy.reason;
+        if (load.status === "rejected") throw load.reason;
         await members.statefulSet.waitReady(timeoutMs);
         return members;
     }
@@ -102,18 +112,22 @@ export class BackupSandbox {
         return { stack, statefulSet, readerRole: grantedRole(stack.resources, stack.manifests, statefulSet.spec.template.spec.serviceAccountName) };
     }
 
+    /** docs/restore.md's step 2: the source's members stopped (scaled to 0) and their claims deleted. */
+    async removeSource(): Promise<void> {
+        if (!this.source) return;
+        const pods = this.source.statefulSet;
+        await pods.stopAll();
+        for (const ordinal of this.source.ordinals) pods.deleteClaim(ordinal);
+        this.source = undefined;
+    }
+
     /**
-     * docs/restore.md's steps 2 and 3: the source's members stopped (scaled to 0) and their claims
-     * deleted, then the restore stack applied: its ConfigMaps, and its StatefulSet, whose pods are
-     * started by the caller; the metadata server speaks for the members' Google identity from now on.
+     * docs/restore.md's steps 2 and 3: the source removed (if still there), then the restore stack
+     * applied: its ConfigMaps, and its StatefulSet, whose pods are started by the caller; the
+     * metadata server speaks for the members' Google identity from now on.
      */
     async applyRestore(restore: RestoreStack): Promise<StatefulSetPods> {
-        if (this.source) {
-            const pods = this.source.statefulSet;
-            await pods.stopAll();
-            for (const ordinal of this.source.ordinals) pods.deleteClaim(ordinal);
-            this.source = undefined;
-        }
+        await this.removeSource();
         for (const configMap of restore.stack.manifests.filter((m) => m.kind === "ConfigMap")) {
             if (configMap.binaryData) throw new Error(`ConfigMap ${configMap.metadata.name} has binaryData, which applyRestore does not carry`);
             this.sandbox.configMaps.set(configMap.metadata.name!, configMap.data ?? {});
