@@ -10,7 +10,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { findManifest, type RenderedManifest } from "../rendered-plan";
-import { waitFor } from "../etcd/wait";
 import { declareStacks, type DeclaredStack } from "../stack-under-mocks";
 import { MemberPods } from "../pod-sandbox/member-pods";
 import { PodSandbox, type StatefulSetPods } from "../pod-sandbox/pod-sandbox";
@@ -78,20 +77,11 @@ export class BackupSandbox {
         }
     }
 
-    /**
-     * The source cluster: the rendered StatefulSet deployed as a first `pulumi up` does, every member
-     * Ready (the client Service routes to it). `whileJoining` runs as soon as the founding member
-     * serves, while the others still join (each as a learner, one at a time): a write load, say.
-     */
-    async deploySource(timeoutMs: number, whileJoining?: (members: MemberPods) => Promise<void>): Promise<MemberPods> {
+    /** The source cluster: the rendered StatefulSet deployed as a first `pulumi up` does, every member Ready (the client Service routes to it). */
+    async deploySource(timeoutMs: number): Promise<MemberPods> {
         const members = new MemberPods(this.sandbox, this.sandbox.statefulSet(findManifest(this.plan.manifests, "StatefulSet", "apisix-etcd")));
         this.source = members;
-        const deployed = members.firstDeploy(this.plan, timeoutMs);
-        const loaded = whileJoining && waitFor("the founding member to serve", async () => members.client(0).health(), { timeoutMs }).then(() => whileJoining(members));
-        // Both settle before either's failure is thrown: nothing runs on behind the caller's back.
-        const [deploy, load] = await Promise.allSettled([deployed, loaded]);
-        if (deploy.status === "rejected") throw deploy.reason;
-        if (load.status === "rejected") throw load.reason;
+        await members.firstDeploy(this.plan, timeoutMs);
         await members.statefulSet.waitReady(timeoutMs);
         return members;
     }
