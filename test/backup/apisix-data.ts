@@ -68,20 +68,23 @@ const MAX_TXN_OPS = 128;
 /** Below etcd's default request size limit (--max-request-bytes, 1.5 MiB). */
 const MAX_TXN_BYTES = 1024 * 1024;
 
+/** One POST of a JSON body to a URL: its status and body (the pod sandbox's `http`, or fetch). */
+export type PostJson = (url: string, body: string) => Promise<{ status: number; body: string }>;
+
+const fetchPost: PostJson = async (url, body) => {
+    const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(30_000) });
+    return { status: response.status, body: await response.text() };
+};
+
 /** Writes every entry through the client URL's JSON gateway, in transactions; returns the last revision. */
-export async function putAll(clientUrl: string, entries: ReadonlyMap<string, string>): Promise<number> {
+export async function putAll(clientUrl: string, entries: ReadonlyMap<string, string>, post: PostJson = fetchPost): Promise<number> {
     let revision = 0;
     let batch: { request_put: { key: string; value: string } }[] = [];
     let bytes = 0;
     const flush = async () => {
         if (batch.length === 0) return;
-        const response = await fetch(`${clientUrl}/v3/kv/txn`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ success: batch }),
-            signal: AbortSignal.timeout(30_000),
-        });
-        const body = (await response.json()) as { header?: { revision?: string }; succeeded?: boolean };
+        const response = await post(`${clientUrl}/v3/kv/txn`, JSON.stringify({ success: batch }));
+        const body = JSON.parse(response.body) as { header?: { revision?: string }; succeeded?: boolean };
         if (response.status !== 200 || body.succeeded !== true) {
             throw new Error(`etcd txn at ${clientUrl}: HTTP ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
         }

@@ -1,13 +1,16 @@
 /**
  * The GCS stand-in refuses what GCS refuses an identity with one role on a bucket: probed with curl
- * from inside it, as a step would talk to it.
+ * from inside it, as a step would talk to it; and, as the pod sandbox serves it, each identity's
+ * token keeps its own role.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { gcsEnvironment } from "../../components/gcs-json-api";
 import { createBucket, GCS_STAND_IN, installGcsStandIn, listObjects } from "./fake-gcs";
+import { GcsStandIn } from "./gcs-stand-in";
 
 let dir: string;
 let buckets: string;
@@ -95,4 +98,29 @@ status -H "Authorization: Bearer $TOKEN" "$STORAGE_URL/storage/v1/b/b/o/cut.db"`
     );
     expect(status).toBe("403");
     expect(listObjects(buckets)).toEqual(["gs://b/etcd/old.db"]);
+});
+
+test("an identity's token carries its own role only, whichever identity the metadata server speaks for now", async () => {
+    const standIn = new GcsStandIn(buckets);
+    const server = http.createServer(standIn.both);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const token = async () => {
+        const response = await fetch(`${base}/computeMetadata/v1/instance/service-accounts/default/token`, { headers: { "Metadata-Flavor": "Google" } });
+        return ((await response.json()) as { access_token: string }).access_token;
+    };
+    const read = async (bearer: string) => (await fetch(`${base}/storage/v1/b/b/o/etcd%2Fold.db?alt=media`, { headers: { authorization: `Bearer ${bearer}` } })).status;
+    try {
+        standIn.speakFor("roles/storage.objectCreator");
+        const creator = await token();
+        standIn.speakFor("roles/storage.objectViewer");
+        const viewer = await token();
+        expect(viewer).not.toBe(creator);
+        expect([await read(creator), await read(viewer)]).toEqual([403, 200]);
+        expect(standIn.refusals).toEqual(["403 GET /storage/v1/b/b/o/etcd%2Fold.db"]);
+    } finally {
+        server.closeAllConnections(); // fetch keeps its connections open
+        await new Promise((resolve) => server.close(resolve));
+        standIn.close();
+    }
 });

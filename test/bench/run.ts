@@ -1,34 +1,42 @@
 /**
  * `npm run bench`: prints one JSON object, assembled from
- *  - backup-bench.ts: the rendered backup and restore steps for a ~100 MB database (top-level keys),
- *  - backup-memory-bench.ts (`backupMemory`): the backup steps' peak memory on a database of more than 1 GiB,
+ *  - backup-bench.ts (`backup`): the rendered backup and restore pods in the pod sandbox for a ~100 MB database,
+ *  - backup-memory-bench.ts (`backupMemory`): the backup pod's peak memory on a database of more than 1 GiB,
  *  - fault-bench.ts (`faults`): faults of the rendered members as pods in the pod sandbox under a steady write load,
  *  - plan-bench.ts (`plan`): wall time of `npm start` against loading the Pulumi SDKs, and their ratio.
- * Every etcd process started is stopped by pid before it exits, whatever happens.
+ * `npm run bench -- backup backupMemory` runs only the parts named. Every process started is
+ * stopped by pid before it exits, whatever happens (each sandbox is closed by its part).
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import type { LocalCluster } from "../etcd/local-cluster";
 import { backupBench } from "./backup-bench";
 import { backupMemoryBench } from "./backup-memory-bench";
 import { faultBench } from "./fault-bench";
 import { planBench } from "./plan-bench";
 
+const PARTS: Record<string, (work: string) => Promise<object> | object> = {
+    backup: () => backupBench(),
+    backupMemory: () => backupMemoryBench(),
+    faults: () => faultBench(),
+    plan: (work) => planBench(work),
+};
+
 async function main(): Promise<void> {
+    const selected = process.argv.slice(2);
+    const unknown = selected.filter((part) => !(part in PARTS));
+    if (unknown.length > 0) throw new Error(`unknown bench part(s) ${unknown.join(", ")}: the parts are ${Object.keys(PARTS).join(", ")}`);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-bench-"));
-    const clusters: LocalCluster[] = [];
-    for (const part of ["backup", "backup-memory", "plan"]) fs.mkdirSync(path.join(work, part));
     try {
-        const backup = await backupBench(path.join(work, "backup"), clusters);
-        for (const cluster of clusters.splice(0)) await cluster.stopAll();
-        const backupMemory = await backupMemoryBench(path.join(work, "backup-memory"), clusters);
-        for (const cluster of clusters.splice(0)) await cluster.stopAll();
-        const faults = await faultBench();
-        const plan = planBench(path.join(work, "plan"));
-        console.log(JSON.stringify({ ...backup, backupMemory, faults, plan }, null, 2));
+        const results: Record<string, object> = {};
+        for (const [name, run] of Object.entries(PARTS)) {
+            if (selected.length > 0 && !selected.includes(name)) continue;
+            const dir = path.join(work, name);
+            fs.mkdirSync(dir);
+            results[name] = await run(dir);
+        }
+        console.log(JSON.stringify(results, null, 2));
     } finally {
-        for (const cluster of clusters) await cluster.stopAll();
         fs.rmSync(work, { recursive: true, force: true });
     }
 }

@@ -46,7 +46,7 @@ import { podHttp, type PodHttpOptions } from "./pod-http";
 import { jobSpecOf, podTemplateOf, type PodTemplate, type WorkloadManifest } from "./pod-manifest";
 import { claimDirectory } from "./pod-volumes";
 import { containerPort } from "./probe";
-import { SandboxPod, type PodNode } from "./sandbox-pod";
+import { SandboxPod, type BeforeContainer, type PodNode } from "./sandbox-pod";
 
 const CLUSTER_DOMAIN = "cluster.local";
 /** The Job controller's back-off between failed pods: 10 s doubling (capped at 6 minutes). */
@@ -196,26 +196,29 @@ export class PodSandbox implements PodNode {
     }
 
     /** Starts one pod of `template` named `name` (what a controller does). */
-    async startPod(args: { name: string; namespace: string; template: PodTemplate; hostname?: string; subdomain?: string }): Promise<SandboxPod> {
+    async startPod(args: { name: string; namespace: string; template: PodTemplate; hostname?: string; subdomain?: string; beforeContainer?: BeforeContainer }): Promise<SandboxPod> {
         if (this.closed) throw new Error("the pod sandbox is closed");
         const seq = this.nextPod++;
         if (seq > 65_000) throw new Error("the sandbox ran out of pod addresses");
         const ip = `198.18.${Math.floor(seq / 256)}.${seq % 256}`;
-        const pod = new SandboxPod(this, { name: args.name, namespace: args.namespace, ip, seq, hostname: args.hostname, subdomain: args.subdomain }, args.template, this.podsDir);
+        const pod = new SandboxPod(this, { name: args.name, namespace: args.namespace, ip, seq, hostname: args.hostname, subdomain: args.subdomain }, args.template, this.podsDir, args.beforeContainer);
         this.pods.push(pod);
         await pod.start();
         return pod;
     }
 
-    /** One pod of a Job or CronJob (its template unchanged), left to run: `pod.waitCompleted(ms)`. */
-    async startJobPod(workload: RenderedManifest, attempt = 0): Promise<SandboxPod> {
+    /**
+     * One pod of a Job or CronJob (its template unchanged), left to run: `pod.waitCompleted(ms)`;
+     * `beforeContainer` lets the test act between its containers (damage what one left, say).
+     */
+    async startJobPod(workload: RenderedManifest, attempt = 0, beforeContainer?: BeforeContainer): Promise<SandboxPod> {
         const job = workload as WorkloadManifest;
         jobSpecOf(job); // a Job or CronJob
         const template = podTemplateOf(job);
         const jobName = job.metadata.name!;
         const name = `${jobName}-${attempt}${Math.random().toString(36).slice(2, 6)}`;
         const labels = { ...template.metadata?.labels, "job-name": jobName, "batch.kubernetes.io/job-name": jobName };
-        return this.startPod({ name, namespace: job.metadata.namespace ?? "default", template: { ...template, metadata: { ...template.metadata, labels } } });
+        return this.startPod({ name, namespace: job.metadata.namespace ?? "default", template: { ...template, metadata: { ...template.metadata, labels } }, beforeContainer });
     }
 
     /**

@@ -46,6 +46,9 @@ export interface PodIdentity {
     subdomain?: string;
 }
 
+/** A test's hook into a pod's lifecycle (no kubelet has one): runs before each start of a container, which waits for it. */
+export type BeforeContainer = (container: string, pod: SandboxPod) => void | Promise<void>;
+
 export type PodPhase = "Pending" | "Running" | "Succeeded" | "Failed";
 
 export interface ContainerStatus {
@@ -130,6 +133,7 @@ export class SandboxPod {
         identity: PodIdentity,
         template: PodTemplate,
         podsDir: string,
+        private readonly beforeContainer?: BeforeContainer,
     ) {
         this.name = identity.name;
         this.namespace = identity.namespace;
@@ -178,6 +182,13 @@ export class SandboxPod {
     /** Each container's restarts, exits and state (init containers first). */
     containerStatuses(): ContainerStatus[] {
         return [...this.initRuns, ...this.runs].map((run) => ({ ...run.status, exits: [...run.status.exits], running: run.process?.running ?? false, ready: run.ready, pid: run.process?.pid }));
+    }
+
+    /** Where the pod's volume `name` lies on the machine (an emptyDir's contents, say). */
+    volumeDir(name: string): string {
+        const dir = this.volumes.get(name);
+        if (dir === undefined) throw new Error(`pod ${this.name} has no volume ${name}`);
+        return dir;
     }
 
     /** The log (stdout and stderr, every run) of `container`. */
@@ -374,6 +385,8 @@ export class SandboxPod {
         try {
             for (const run of this.initRuns) {
                 for (let attempt = 0; ; attempt++) {
+                    await this.beforeContainer?.(run.spec.name, this);
+                    if (this.terminating) return;
                     const exit = await this.startContainer(run).exited;
                     run.status.exits.push(exit);
                     if (exit.code === 0) break;
@@ -396,6 +409,8 @@ export class SandboxPod {
     /** Runs one container until it ends for good; returns its last exit. */
     private async keepRunning(run: ContainerRun, policy: string): Promise<ExitInfo> {
         for (let attempt = 0; ; attempt++) {
+            await this.beforeContainer?.(run.spec.name, this);
+            if (this.terminating) return { code: null, signal: null };
             const proc = this.startContainer(run);
             this.watchProbes(run, proc);
             const exit = await proc.exited;
