@@ -79,6 +79,7 @@ const cluster = new EtcdCluster(NAME, {
     protect: config.protect,
     tls: config.tls.mode === "off" ? undefined : { clientTls: config.tls.clientTls },
     authTokenTtl: config.auth.enabled ? config.auth.tokenTtl : undefined,
+    takesOverData: config.migration.fromBitnami,
     membership: {
         image: config.snapshots.kubectlImage,
         userSecretName: config.auth.enabled ? userSecretName(NAME, MEMBERSHIP_USER) : undefined,

@@ -335,6 +335,15 @@ export const stackConfigSchema = z.strictObject({
             }
         })
         .prefault({}),
+    migration: z
+        .strictObject({
+            /**
+             * The in-place migration from the Bitnami StatefulSet (docs/migration.md): member 0 takes over
+             * its claim `data-<name>-0` and the data there; the cluster counts as founded from the start.
+             */
+            fromBitnami: z.boolean().default(false),
+        })
+        .prefault({}),
     /**
      * Set only to recover from lost data (docs/restore.md): every member whose data dir is empty
      * restores itself from this snapshot before etcd starts. Remove it once the cluster is healthy.

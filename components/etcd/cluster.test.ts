@@ -48,6 +48,8 @@ const variants: Record<string, EtcdClusterArgs> = {
     one: { ...base, namespace: "etcd-one", name: "solo", replicas: 1, metricsCollectors: [] },
     // The three members grown to five by config (in a namespace of its own: one program declares both).
     grown: { ...base, namespace: "etcd-grown", replicas: 5 },
+    // Member 0 takes over the data of the Bitnami member on its claim (docs/migration.md).
+    takeover: { ...base, namespace: "etcd-takeover", takesOverData: true },
 };
 
 const clusters: Record<string, EtcdCluster> = {};
@@ -263,10 +265,18 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
         expect(config).not.toHaveProperty("initial-cluster");
     });
 
-    test("a member founds a cluster only while the founded marker, created after the StatefulSet, is absent", () => {
+    test("a member founds a cluster only while the founded marker is absent: created after the StatefulSet, or before it when member 0 takes over data", () => {
         const marker = configMapOf(variant, `${args().name}-founded`);
         const sts = objectOf(variant, "StatefulSet").resource;
-        expect(marker.options.dependsOn).toContain(sts.urn);
+        if (args().takesOverData) {
+            expect(sts.options.dependsOn).toContain(marker.urn);
+            expect(marker.options.dependsOn).not.toContain(sts.urn);
+            // After the scale-down Job: it then finds no founded cluster and changes nothing.
+            expect(marker.options.dependsOn).toContainEqual(expect.stringContaining("MemberScaleDown$kubernetes:batch/v1:Job"));
+        } else {
+            expect(marker.options.dependsOn).toContain(sts.urn);
+            expect(sts.options.dependsOn).not.toContain(marker.urn);
+        }
         const founded = { configMapKeyRef: { name: `${args().name}-founded`, key: "founded", optional: true } };
         expect(envValues(podOf(variant).spec.initContainers.slice(-1)[0]).FOUNDED).toEqual(founded);
         expect(envValues(jobOf(variant).spec.template.spec.containers[0]).FOUNDED).toEqual(founded);
@@ -383,7 +393,7 @@ describe.each(Object.keys(variants))("EtcdCluster %s", (variant) => {
         const from: NetworkPolicyPeer[] = metrics[0]?.from ?? [];
         const reaches = (namespace: string, labels: Record<string, string>) => admits(from, args().namespace, namespace, labels);
         const collector = { "app.kubernetes.io/name": "collector", app: "managed-prometheus-collector" };
-        if (variant === "three" || variant === "grown") {
+        if (variant === "three" || variant === "grown" || variant === "takeover") {
             // GKE's managed collection: its collector DaemonSet on Standard and on Autopilot, nothing else there.
             expect(reaches("gmp-system", collector)).toBe(true);
             expect(reaches("gke-gmp-system", collector)).toBe(true);

@@ -46,6 +46,12 @@ export interface EtcdClusterArgs {
      * {@link EtcdCluster.tokenKeySecretName}; unset, no tokens are configured (no authentication).
      */
     readonly authTokenTtl?: string;
+    /**
+     * Member 0 takes over the data of the member that ran before on its claim (the in-place migration
+     * from Bitnami's StatefulSet, docs/migration.md): the cluster counts as founded before any member
+     * starts, so a member 0 that finds no data there waits and fails instead of founding an empty cluster.
+     */
+    readonly takesOverData?: boolean;
     /** How the members join, leave and are promoted by themselves. */
     readonly membership: {
         /** An image with a POSIX shell, curl and jq, for the membership steps beside the shell-less etcd. */
@@ -183,6 +189,17 @@ export class EtcdCluster extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // The marker that the cluster was founded: from then on a member that finds no cluster waits for it
+        // instead of founding another (membership-scripts.ts). Its data is never read. Created once the first
+        // members run (the StatefulSet is ready); when member 0 takes over existing data, before the members
+        // (after the scale-down Job, which then finds no cluster to shrink): that data is the cluster.
+        const foundedMarker = (dependsOn: pulumi.Resource[]) =>
+            new k8s.core.v1.ConfigMap(
+                `${name}-founded`,
+                { metadata: metadata(membership.foundedMarkerName), data: { founded: "The etcd cluster of this StatefulSet was founded; its members never found another." } },
+                { parent: this, protect: args.protect, dependsOn },
+            );
+        const foundedFirst = args.takesOverData ? foundedMarker([scaleDown]) : undefined;
         this.statefulSet = new k8s.apps.v1.StatefulSet(
             name,
             {
@@ -235,16 +252,9 @@ export class EtcdCluster extends pulumi.ComponentResource {
             // The API server refuses any change of volumeClaimTemplates, so Pulumi would replace the StatefulSet
             // (all members at once) for a new size: the template keeps the size it was created with, and the
             // claims grow through the patches below.
-            { parent: this, protect: args.protect, ignoreChanges: [CLAIM_TEMPLATE_SIZE], dependsOn: [scaleDown] },
+            { parent: this, protect: args.protect, ignoreChanges: [CLAIM_TEMPLATE_SIZE], dependsOn: foundedFirst ? [scaleDown, foundedFirst] : [scaleDown] },
         );
-
-        // Created once the first members run (the StatefulSet is ready): from then on a member that finds no
-        // cluster waits for it instead of founding another (membership-scripts.ts). Its data is never read.
-        new k8s.core.v1.ConfigMap(
-            `${name}-founded`,
-            { metadata: metadata(membership.foundedMarkerName), data: { founded: "The etcd cluster of this StatefulSet was founded; its members never found another." } },
-            { parent: this, protect: args.protect, dependsOn: [this.statefulSet] },
-        );
+        if (!foundedFirst) foundedMarker([this.statefulSet]);
 
         this.dataClaimNames = topology.memberNames.map((member) => `${DATA_VOLUME}-${member}`);
         // Each member's claim gets the configured size, a new member's too once the StatefulSet made it (with

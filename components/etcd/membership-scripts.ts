@@ -279,7 +279,14 @@ while :; do
       log "could not move leadership off $3 first (\${reply:-no other voting member}); removing it as leader"
     fi
   fi
-  call cluster/member/remove "{\\"ID\\":\\"$2\\"}" || fail "cannot remove member $3 ($2): $reply"
+  if ! call cluster/member/remove "{\\"ID\\":\\"$2\\"}"; then
+    # Answered by the member being removed (the Service picks any), the call fails as that member stops
+    # ("server stopped") although the removal was committed: the cluster's list says which.
+    case $reply in *'server stopped'*) ;; *) fail "cannot remove member $3 ($2): $reply" ;; esac
+    failed=$reply
+    list_members || fail "cannot remove member $3 ($2): $failed; then cannot list the members: $reply"
+    [ "$(printf '%s' "$members" | jq --arg id "$2" '[.[] | select(.ID == $id)] | length')" = 0 ] || fail "cannot remove member $3 ($2): $failed"
+  fi
   log "removed member $3 ($2): ordinal $1 is beyond replicas $REPLICAS"
   removed=$((removed + 1))
 done

@@ -3,6 +3,7 @@
  *  - backup-bench.ts (`backup`): the rendered backup and restore pods in the pod sandbox for a ~100 MB database,
  *  - backup-memory-bench.ts (`backupMemory`): the backup pod's peak memory on a database of more than 1 GiB,
  *  - fault-bench.ts (`faults`): faults of the rendered members as pods in the pod sandbox under a steady write load,
+ *  - migration-bench.ts (`migration`): the in-place migration from the Bitnami member: write gap and watch continuity,
  *  - plan-bench.ts (`plan`): wall time of `npm start` against loading the Pulumi SDKs, and their ratio.
  * `npm run bench -- backup backupMemory` runs only the parts named. Every process started is
  * stopped by pid before it exits, whatever happens (each sandbox is closed by its part).
@@ -13,12 +14,14 @@ import * as path from "path";
 import { backupBench } from "./backup-bench";
 import { backupMemoryBench } from "./backup-memory-bench";
 import { faultBench } from "./fault-bench";
+import { migrationBench } from "./migration-bench";
 import { planBench } from "./plan-bench";
 
 const PARTS: Record<string, (work: string) => Promise<object> | object> = {
     backup: () => backupBench(),
     backupMemory: () => backupMemoryBench(),
     faults: () => faultBench(),
+    migration: () => migrationBench(),
     plan: (work) => planBench(work),
 };
 

@@ -91,7 +91,17 @@ export function imageContents(image: string, etcd: EtcdPrograms): ImageContents 
                 caBundlePath: "/etc/ssl/certs/ca-certificates.crt",
                 directories: ["/tmp", "/root", "/home", "/var"],
             };
+        case "docker.io/bitnami/etcd":
+            // The Bitnami image the stack replaces (docs/migration.md), for the migration test only: its etcd
+            // binaries at /opt/bitnami/etcd/bin. Its entrypoint and health check scripts (bash) have no stand-in:
+            // a pod of it must run etcd itself.
+            return {
+                programs: { "/opt/bitnami/etcd/bin/etcd": etcd.etcd, "/opt/bitnami/etcd/bin/etcdctl": etcd.etcdctl, "/opt/bitnami/etcd/bin/etcdutl": etcd.etcdutl },
+                env: { PATH: `/opt/bitnami/etcd/bin:${DEFAULT_PATH}` },
+                caBundlePath: "/etc/ssl/certs/ca-certificates.crt",
+                directories: ["/tmp", "/bitnami", "/opt/bitnami/etcd/conf"],
+            };
         default:
-            throw new Error(`image ${image}: the pod sandbox has no stand-in for it (known: the etcd image, alpine/k8s, the Cloud SDK image)`);
+            throw new Error(`image ${image}: the pod sandbox has no stand-in for it (known: the etcd image, alpine/k8s, the Cloud SDK image, Bitnami's etcd image)`);
     }
 }

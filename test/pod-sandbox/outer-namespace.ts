@@ -12,6 +12,8 @@ import { registerProcessGroup } from "../etcd/process-reaper";
 /** The bridge's name and address inside the sandbox; the pods' default route points to nothing beyond it. */
 export const BRIDGE = "sbx0";
 export const BRIDGE_ADDRESS = "198.18.0.1";
+/** A locally administered MAC address (the 02 bit), fixed for the bridge. */
+const BRIDGE_MAC = "02:00:c6:12:00:01";
 /** Every address of the sandbox lies in this range (RFC 2544's benchmarking range), never elsewhere. */
 export const SANDBOX_PREFIX_LENGTH = 15;
 
@@ -81,7 +83,10 @@ export class OuterNamespace {
             outer.pending.clear();
         });
         try {
-            await outer.run(["sh", "-c", `set -e; ip link set lo up; mount -t tmpfs -o mode=0755 sandbox-run /run; ip link add ${BRIDGE} type bridge; ip addr add ${BRIDGE_ADDRESS}/${SANDBOX_PREFIX_LENGTH} dev ${BRIDGE}; ip link set ${BRIDGE} up`]);
+            // The bridge gets a MAC of its own: one it took from its ports would change when the pod holding the
+            // lowest one goes or a lower one comes, and the pods' ARP entries for the bridge's addresses (the
+            // Services') would point nowhere until they expire (about 30 s without an answer from a Service).
+            await outer.run(["sh", "-c", `set -e; ip link set lo up; mount -t tmpfs -o mode=0755 sandbox-run /run; ip link add ${BRIDGE} address ${BRIDGE_MAC} type bridge; ip addr add ${BRIDGE_ADDRESS}/${SANDBOX_PREFIX_LENGTH} dev ${BRIDGE}; ip link set ${BRIDGE} up`]);
         } catch (error) {
             await outer.close();
             throw error;

@@ -34,6 +34,8 @@ export interface SecurityContextSpec {
     runAsNonRoot?: boolean;
     readOnlyRootFilesystem?: boolean;
     fsGroup?: number;
+    /** `OnRootMismatch` or `Always` (the default): when the kubelet changes a claim's ownership to fsGroup. */
+    fsGroupChangePolicy?: string;
     supplementalGroups?: number[];
 }
 

@@ -1,8 +1,11 @@
 // A pod's volumes as the kubelet prepares them before the containers start: a Secret or ConfigMap
 // volume projected with its items, paths and modes (defaultMode, else 0644), an emptyDir, a claim's
 // directory; each group-owned by the pod's fsGroup (directories setgid and group-writable, as the
-// kubelet's SetVolumeOwnership leaves them).
-import { chmodSync, chownSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+// kubelet's SetVolumeOwnership leaves them). A claim's files are changed as the kubelet changes them
+// (pkg/volume/volume_linux.go): each file and directory below it, recursively, gets the fsGroup, and the
+// group's rw (directories also x and setgid) added to its mode; with fsGroupChangePolicy OnRootMismatch
+// only when its root lacks them, with Always (the default) at every start of a pod.
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { KeyValueObjects } from "./container-environment";
 import type { KeyToPath, VolumeSpec } from "./pod-manifest";
@@ -24,6 +27,21 @@ function groupOwn(file: string, fsGroup: number | undefined, mode: number): void
     chmodSync(file, mode);
 }
 
+/** The kubelet's ownership change of a claim: fsGroup and the group's rw (directories: x, setgid) added to `file` and all below it. */
+function changeOwnership(file: string, fsGroup: number): void {
+    const info = lstatSync(file);
+    chownSync(file, info.uid, fsGroup);
+    if (info.isSymbolicLink()) return;
+    chmodSync(file, (info.mode & 0o7777) | 0o660 | (info.isDirectory() ? 0o2110 : 0));
+    if (info.isDirectory()) for (const name of readdirSync(file)) changeOwnership(path.join(file, name), fsGroup);
+}
+
+/** Whether the claim's root already has fsGroup, the group's rwx and setgid (OnRootMismatch then changes nothing). */
+function rootMatches(dir: string, fsGroup: number): boolean {
+    const info = statSync(dir);
+    return info.gid === fsGroup && (info.mode & 0o770) === 0o770 && (info.mode & 0o2000) !== 0;
+}
+
 function project(dir: string, volume: VolumeSpec, kind: string, data: Readonly<Record<string, string | Buffer>>, source: { items?: KeyToPath[]; defaultMode?: number }, fsGroup?: number): void {
     mkdirSync(dir, { recursive: true });
     const items: KeyToPath[] = source.items ?? Object.keys(data).map((key) => ({ key, path: key }));
@@ -39,7 +57,7 @@ function project(dir: string, volume: VolumeSpec, kind: string, data: Readonly<R
 }
 
 /** Prepares every volume of the pod under `podDir/volumes`; returns volume name -> directory. */
-export function prepareVolumes(podDir: string, volumes: readonly VolumeSpec[], sources: VolumeSources, fsGroup: number | undefined): VolumeDirs {
+export function prepareVolumes(podDir: string, volumes: readonly VolumeSpec[], sources: VolumeSources, fsGroup: number | undefined, fsGroupChangePolicy?: string): VolumeDirs {
     const dirs = new Map<string, string>();
     for (const volume of volumes) {
         const dir = path.join(podDir, "volumes", volume.name);
@@ -61,8 +79,7 @@ export function prepareVolumes(podDir: string, volumes: readonly VolumeSpec[], s
             groupOwn(dir, fsGroup, fsGroup === undefined ? 0o777 : 0o2777);
         } else if (volume.persistentVolumeClaim) {
             const claim = sources.claimDir(volume.persistentVolumeClaim.claimName);
-            // fsGroupChangePolicy OnRootMismatch: only a root of another group is changed.
-            if (fsGroup !== undefined && statSync(claim).gid !== fsGroup) groupOwn(claim, fsGroup, 0o2775);
+            if (fsGroup !== undefined && !(fsGroupChangePolicy === "OnRootMismatch" && rootMatches(claim, fsGroup))) changeOwnership(claim, fsGroup);
             dirs.set(volume.name, claim);
             continue;
         } else {

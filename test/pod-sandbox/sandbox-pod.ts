@@ -204,7 +204,7 @@ export class SandboxPod {
     async start(): Promise<void> {
         mkdirSync(path.join(this.dir, "logs"), { recursive: true });
         const fsGroup = this.template.spec.securityContext?.fsGroup;
-        this.volumes = prepareVolumes(this.dir, this.template.spec.volumes ?? [], this.node, fsGroup);
+        this.volumes = prepareVolumes(this.dir, this.template.spec.volumes ?? [], this.node, fsGroup, this.template.spec.securityContext?.fsGroupChangePolicy);
         this.writeHosts();
         const ns = this.netns;
         await this.node.outer.run([
