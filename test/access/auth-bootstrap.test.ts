@@ -1,218 +1,170 @@
-// The auth bootstrap script run for real by /bin/sh against a 3-member etcd 3.5 with the prod token
-// settings (JWT, ES256), reached as the Job reaches the client Service: through one address that
-// spreads connections over the members. It runs with only its declared environment, on a PATH of
-// logging stand-ins for the tools it calls, so that a password in a process argument shows. The
-// rendered Job itself runs in the pod sandbox (test/access/tls.test.ts: enable, no change, root's
-// rotation from the previous password's Secret).
-import { execFile, spawn } from "child_process";
-import { generateKeyPairSync } from "crypto";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
-import { AUTH_BOOTSTRAP_SCRIPT } from "../../components/access/auth-bootstrap-script";
-import { etcdBinaries, type EtcdBinaries } from "../etcd/binaries";
-import { EtcdClient, prefixRangeEnd } from "../etcd/etcd-client";
-import { LocalCluster, type MemberSpec } from "../etcd/local-cluster";
+// The rendered auth bootstrap Job of the prod stack, run for real in the pod sandbox (test/pod-sandbox)
+// against the rendered StatefulSet's 3 members (etcd 3.5 with the prod token settings: JWT, ES256, the
+// test-made key pair): its pod exactly as rendered, as UID 65532 on a read-only root, reaching etcd
+// through the client Service `apisix-etcd.etcd.svc.cluster.local:2379` (a proxy to the ready members),
+// its passwords from the user Secrets, which the tests change as `kubectl apply` would. Every process
+// the Job's container starts is traced (strace on the container's first process, from before its
+// command runs), so that a password in a process argument shows (each path a password takes through
+// the script is traced once; runs that repeat a path go untraced). One pod per run: a failing run is
+// not retried here (the Job controller would, after 10 s).
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { findManifest, renderedPlan, type RenderedManifest } from "../rendered-plan";
+import { prefixRangeEnd } from "../etcd/etcd-client";
+import { MemberPods } from "../pod-sandbox/member-pods";
+import { PodSandbox, type StatefulSetPods } from "../pod-sandbox/pod-sandbox";
+import { stackSecrets, type SecretData } from "../pod-sandbox/sandbox-secrets";
 
-jest.setTimeout(30_000);
+jest.setTimeout(60_000);
 
-/** Not used by any other test file. */
-const IPS = ["127.0.0.111", "127.0.0.112", "127.0.0.113"];
 const WAIT_MS = 20_000;
-/** What the script calls besides shell builtins: each gets a logging stand-in on its PATH. */
-const TOOLS = ["curl", "jq", "awk", "tr", "grep", "mktemp", "rm", "cat", "date", "sleep"];
+const RUN_MS = 30_000;
+const SERVICE = "http://apisix-etcd.etcd.svc.cluster.local:2379";
 const b64 = (bytes: string | Buffer) => Buffer.from(bytes).toString("base64");
 
 interface Run {
-    status: number | null;
-    stdout: string;
-    stderr: string;
+    phase: string;
+    lines: string[];
+    /** Every program the container started, with its arguments (strace's execve lines). */
+    execs: string[];
 }
 
-/** One listening address in front of the members; each connection goes to the next member in turn. */
-async function roundRobin(ip: string, members: string[]) {
-    let connections = 0;
-    const sockets = new Set<net.Socket>();
-    const track = (socket: net.Socket) => {
-        sockets.add(socket);
-        socket.on("close", () => sockets.delete(socket));
-        return socket;
-    };
-    const server = net.createServer((client) => {
-        const member = track(net.connect(2379, members[connections++ % members.length]));
-        track(client);
-        client.pipe(member).pipe(client);
-        client.on("error", () => member.destroy());
-        member.on("error", () => client.destroy());
-    });
-    await new Promise<void>((resolve) => server.listen(0, ip, resolve));
-    return {
-        url: `http://${ip}:${(server.address() as net.AddressInfo).port}`,
-        connections: () => connections,
-        close: () => {
-            for (const socket of sockets) socket.destroy();
-            return new Promise<void>((resolve) => server.close(() => resolve()));
-        },
-    };
-}
-
-describe("the auth bootstrap script on real etcd", () => {
+describe("the rendered auth bootstrap Job in the pod sandbox", () => {
+    let sandbox: PodSandbox;
+    let pods: StatefulSetPods;
+    let members: MemberPods;
+    let job: RenderedManifest;
+    let secrets: SecretData;
     let work: string;
-    let bins: EtcdBinaries;
-    let cluster: LocalCluster;
-    let service: Awaited<ReturnType<typeof roundRobin>>;
-    let argvLog: string;
     /** Every password any run was given: none may show in an output or a process argument. */
-    const secrets = new Set<string>();
-    const passwords = { root: "Root0first", apisix: "Apisix0first", backup: "Backup0only", defrag: "Defrag0only" };
-    const members = IPS.map((ip) => `http://${ip}:2379`);
+    const given = new Set<string>();
+    const passwords: Record<string, string> = {};
 
-    /** As the stack declares them (the prefix's range_end is the prefix with its last byte + 1). */
-    const ROLES = `apisix READWRITE ${b64("/apisix")} ${b64(prefixRangeEnd("/apisix"))}`;
-    const USERS = ["apisix APISIX_PASSWORD apisix", "backup BACKUP_PASSWORD root", "defrag DEFRAG_PASSWORD root"].join("\n");
+    /** Sets user `user`'s password in its Secret, as `kubectl apply` of a changed Secret would. */
+    function setPassword(user: string, password: string): void {
+        passwords[user] = password;
+        sandbox.setSecret(`apisix-etcd-user-${user}`, { ...secrets[`apisix-etcd-user-${user}`], password });
+    }
 
     /**
-     * Runs `binary` with only `env` and the logging stand-ins' PATH. Asynchronous: the round-robin
-     * address is served by this process.
+     * One pod of the Job; its phase, output lines and, when `traced`, the programs it started. strace
+     * (it stops the container at each fork) makes a run 2-3 times slower on this loaded machine, so
+     * only the runs that take a password down a path no earlier run took are traced: the first (new
+     * users), the second (a login per user), a changed password, root's rotation, the refused quote.
      */
-    function run(binary: string, args: string[], env: Record<string, string>): Promise<Run> {
-        const child = spawn(binary, args, { env: { ...env, PATH: path.join(work, "bin") }, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-        return new Promise((resolve) =>
-            child.on("close", (status) => {
-                clearTimeout(killer);
-                resolve({ status, stdout, stderr });
-            }),
-        );
-    }
-
-    /** Runs the script with only its environment: `passwords` unless overridden. */
-    function runScript(overrides: Record<string, string>): Promise<Run> {
-        const env: Record<string, string> = {
-            HOME: path.join(work, "home"),
-            ENDPOINT: service.url,
-            WAIT_TIMEOUT: "10",
-            ROLES,
-            USERS,
-            ROOT_PASSWORD: passwords.root,
-            APISIX_PASSWORD: passwords.apisix,
-            BACKUP_PASSWORD: passwords.backup,
-            DEFRAG_PASSWORD: passwords.defrag,
-            ...overrides,
-        };
-        for (const name of ["ROOT_PASSWORD", "ROOT_PREVIOUS_PASSWORD", "APISIX_PASSWORD", "BACKUP_PASSWORD", "DEFRAG_PASSWORD"]) {
-            if (env[name]) secrets.add(env[name]);
+    async function runAuth(traced = true): Promise<Run> {
+        for (const [name, data] of sandbox.secrets) if (name.startsWith("apisix-etcd-user-")) given.add(String(data.password));
+        const pod = await sandbox.startJobPod(job);
+        const pid = pod.containerStatuses().find((c) => c.name === "auth")!.pid!;
+        const traceFile = path.join(work, `${pod.name}.strace`);
+        const tracer = traced ? spawn("strace", ["-f", "--seccomp-bpf", "-qq", "-e", "trace=execve", "-s", "65535", "-o", traceFile, "-p", String(pid)], { stdio: ["ignore", "ignore", "pipe"] }) : undefined;
+        let tracerError = "";
+        tracer?.stderr!.on("data", (d) => (tracerError += d));
+        // No strace on the machine (.ci/run installs it): the check below then fails, saying why.
+        tracer?.once("error", (error) => (tracerError += `${error.message}; `));
+        const ended = new Promise<void>((resolve) => (tracer ? tracer.once("close", () => resolve()) : resolve()));
+        try {
+            const phase = await pod.waitCompleted(RUN_MS);
+            if (pod.failure) throw pod.failure;
+            // The tracer ends with the last traced process; bounded anyway.
+            const killer = setTimeout(() => tracer?.kill("SIGKILL"), 5000);
+            await ended;
+            clearTimeout(killer);
+            let execs: string[] = [];
+            if (tracer) {
+                const lines = readFileSync(traceFile, "utf8").split("\n").filter((line) => /\bexecve\(/.test(line));
+                // The container's processes: from its command on (the chroot's exec of it). The sandbox's own
+                // set-up before it (nsenter, ip, mount, env -i with the container's variables) is not the pod's.
+                const start = lines.findIndex((line) => line.includes('execve("/bin/sh", ["/bin/sh", "-c", "set -eu'));
+                // Attached before the container's command started: else a leak could go unseen.
+                if (start < 0) throw new Error(`strace attached too late to see the container's command (${tracerError.trim()}):\n${lines.slice(0, 5).join("\n")}`);
+                execs = lines.slice(start);
+            }
+            const log = pod.logs("auth");
+            for (const secret of given) {
+                expect(log).not.toContain(secret);
+                expect(execs.filter((line) => line.includes(secret)).map((line) => line.slice(0, 400))).toEqual([]);
+            }
+            // Its temporary files are gone once it exits.
+            expect(readdirSync(path.join(pod.dir, "volumes", "tmp"))).toEqual([]);
+            return { phase, lines: log.trimEnd().split("\n"), execs };
+        } finally {
+            if (tracer && tracer.exitCode === null && tracer.signalCode === null) {
+                tracer.kill("SIGKILL");
+                await ended;
+            }
         }
-        return run("/bin/sh", ["-c", AUTH_BOOTSTRAP_SCRIPT], env);
     }
 
-    /** etcdctl as `user` (all members unless `endpoints` says otherwise). */
-    function etcdctl(user: string, password: string, args: string[], endpoints = members): Promise<{ ok: boolean; out: string }> {
-        return new Promise((resolve) =>
-            execFile(bins.etcdctl, [`--endpoints=${endpoints.join(",")}`, `--user=${user}:${password}`, "--command-timeout=5s", ...args], { timeout: 15_000 }, (err, stdout, stderr) =>
-                resolve({ ok: !err, out: `${stdout}${stderr}` }),
-            ),
-        );
+    const converge = async (traced = true) => {
+        const { phase, lines } = await runAuth(traced);
+        return { phase, lines };
+    };
+
+    /** A gateway request to the first member; its status and JSON answer. */
+    async function gateway<T>(urlPath: string, body: object, token?: string): Promise<{ status: number; answer: T & { message?: string } }> {
+        const { status, body: text } = await sandbox.http(`${members.clientUrl(0)}/v3/${urlPath}`, { method: "POST", body: JSON.stringify(body), headers: token ? { Authorization: token } : {}, timeoutMs: 5000 });
+        return { status, answer: JSON.parse(text) };
     }
 
-    /** A token of `user`, through the gateway; throws etcd's answer when refused. */
+    /** A token of `user`; throws etcd's answer when refused. */
     async function token(user: string, password: string): Promise<string> {
-        const res = await fetch(`${members[0]}/v3/auth/authenticate`, { method: "POST", body: JSON.stringify({ name: user, password }) });
-        const body = (await res.json()) as { token?: string; message?: string };
-        if (!body.token) throw new Error(body.message);
-        return body.token;
+        const { answer } = await gateway<{ token?: string }>("auth/authenticate", { name: user, password });
+        if (!answer.token) throw new Error(answer.message);
+        return answer.token;
     }
 
     /** A gateway request as root, with a fresh token (the tests change root's password). */
     async function asRoot<T>(urlPath: string, body: object): Promise<T> {
-        const res = await fetch(`${members[0]}/v3/${urlPath}`, { method: "POST", body: JSON.stringify(body), headers: { Authorization: await token("root", passwords.root) } });
-        const answer = (await res.json()) as T & { message?: string };
-        if (!res.ok) throw new Error(`${urlPath}: ${answer.message}`);
+        const { status, answer } = await gateway<T>(urlPath, body, await token("root", passwords.root));
+        if (status !== 200) throw new Error(`${urlPath}: ${answer.message}`);
         return answer;
     }
 
     const authRevision = async () => (await asRoot<{ authRevision: string }>("auth/status", {})).authRevision;
 
+    /** etcdctl as `user` inside member `ordinal`'s own container, against that member. */
+    async function etcdctl(ordinal: number, user: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+        const { code, output } = await members.etcdctl(ordinal, [`--user=${user}:${passwords[user]}`, "--command-timeout=5s", ...args]);
+        return { ok: code === 0, out: output };
+    }
+
     beforeAll(async () => {
-        bins = await etcdBinaries();
-        work = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-auth-"));
-        for (const dir of ["bin", "home", "jwt"]) fs.mkdirSync(path.join(work, dir));
-        argvLog = path.join(work, "argv.log");
-        for (const tool of TOOLS) {
-            const real = ["/usr/bin", "/bin"].map((dir) => path.join(dir, tool)).find((file) => fs.existsSync(file));
-            if (!real) throw new Error(`no ${tool} in /usr/bin or /bin`);
-            fs.writeFileSync(path.join(work, "bin", tool), `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${argvLog}'\nexec ${real} "$@"\n`, { mode: 0o755 });
-        }
-
-        // The prod members' token settings: every member signs and checks with one ES256 key pair.
-        const keys = generateKeyPairSync("ec", { namedCurve: "prime256v1", publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "sec1", format: "pem" } });
-        fs.writeFileSync(path.join(work, "jwt", "jwt.pub"), keys.publicKey);
-        fs.writeFileSync(path.join(work, "jwt", "jwt.key"), keys.privateKey);
-        const names = IPS.map((_, i) => `a${i}`);
-        const initialCluster = IPS.map((ip, i) => `${names[i]}=http://${ip}:2380`).join(",");
-        const clusterToken = `auth-${process.pid}-${Date.now()}`;
-        const specs: MemberSpec[] = IPS.map((ip, i) => {
-            const dataDir = path.join(work, `${names[i]}.etcd`);
-            return {
-                name: names[i],
-                ip,
-                args: [],
-                dataDir,
-                env: {
-                    ETCD_NAME: names[i],
-                    ETCD_DATA_DIR: dataDir,
-                    ETCD_LISTEN_CLIENT_URLS: `http://${ip}:2379`,
-                    ETCD_ADVERTISE_CLIENT_URLS: `http://${ip}:2379`,
-                    ETCD_LISTEN_PEER_URLS: `http://${ip}:2380`,
-                    ETCD_INITIAL_ADVERTISE_PEER_URLS: `http://${ip}:2380`,
-                    ETCD_INITIAL_CLUSTER: initialCluster,
-                    ETCD_INITIAL_CLUSTER_STATE: "new",
-                    ETCD_INITIAL_CLUSTER_TOKEN: clusterToken,
-                    ETCD_AUTH_TOKEN: `jwt,pub-key=${work}/jwt/jwt.pub,priv-key=${work}/jwt/jwt.key,sign-method=ES256,ttl=7m`,
-                },
-            };
-        });
-        cluster = new LocalCluster({ members: specs, workDir: work, etcdBinary: bins.etcd });
-        await cluster.start();
-        service = await roundRobin(IPS[0], IPS);
-        // The script waits for /health itself; the cluster must have formed for the anonymous writes below.
-        await cluster.waitHealthy(WAIT_MS);
-        await cluster.client(names[0]).put("/apisix/routes/1", "before auth");
-    });
-
-    afterEach(() => {
-        // Read and cleared, so that a leak fails the test that caused it.
-        const argv = fs.existsSync(argvLog) ? fs.readFileSync(argvLog, "utf8") : "";
-        fs.rmSync(argvLog, { force: true });
-        for (const secret of secrets) expect(argv).not.toContain(secret);
-        // Its temporary files are gone once it exits.
-        expect(fs.readdirSync(path.join(work, "home"))).toEqual([]);
+        work = mkdtempSync(path.join(os.tmpdir(), "auth-bootstrap-"));
+        const { manifests, plan } = renderedPlan("prod");
+        job = findManifest(manifests, "Job", "apisix-etcd-auth");
+        secrets = stackSecrets({ manifests, resources: plan.resources }).secrets;
+        for (const [name, data] of Object.entries(secrets)) if (name.startsWith("apisix-etcd-user-")) passwords[name.slice("apisix-etcd-user-".length)] = data.password;
+        sandbox = await PodSandbox.create({ manifests, secrets });
+        pods = sandbox.statefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"));
+        members = new MemberPods(sandbox, pods);
+        await members.firstDeploy(plan, WAIT_MS);
+        await members.client(0).put("/apisix/routes/1", "before auth");
+        // The Job reaches etcd through the client Service, which routes to ready members only.
+        await pods.waitReady(WAIT_MS);
+        await sandbox.endpointsSynced();
     });
 
     afterAll(async () => {
-        await service?.close();
-        await cluster?.stopAll();
-        if (work) fs.rmSync(work, { recursive: true, force: true });
+        await sandbox?.close();
+        if (work) rmSync(work, { recursive: true, force: true });
     });
 
-    /** Checks what every run must hold, and returns its status and output lines. */
-    async function checked(running: Promise<Run>): Promise<{ status: number | null; lines: string[] }> {
-        const { status, stdout, stderr } = await running;
-        expect(stderr).toBe("");
-        for (const secret of secrets) expect(stdout).not.toContain(secret);
-        return { status, lines: stdout.trimEnd().split("\n") };
-    }
+    test("the Job reaches etcd through the client Service only", () => {
+        const env = job.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+        expect(env.find((e) => e.name === "ENDPOINT")?.value).toBe(SERVICE);
+    });
 
-    const converge = (overrides: Record<string, string> = {}) => checked(runScript(overrides));
-
-    test("on a fresh cluster it creates root, the role and the users, then enables authentication", async () => {
-        expect(await converge()).toEqual({
-            status: 0,
+    test("on a fresh cluster it creates root, the role and the users, then enables authentication; the trace shows its curl calls", async () => {
+        const { execs, ...run } = await runAuth();
+        // The trace sees the arguments of every program the container starts (the requests, none with a password).
+        const curls = execs.filter((line) => /execve\("[^"]*curl"/.test(line));
+        expect(curls.length).toBeGreaterThan(10);
+        expect(curls.filter((line) => line.includes(`"${SERVICE}/v3/auth/authenticate"`)).length).toBeGreaterThan(0);
+        expect(run).toEqual({
+            phase: "Succeeded",
             lines: [
                 "created user root",
                 "granted role root to user root",
@@ -224,20 +176,21 @@ describe("the auth bootstrap script on real etcd", () => {
                 "granted role root to user backup",
                 "created user defrag",
                 "granted role root to user defrag",
+                "created user membership",
+                "granted role root to user membership",
                 "enabled authentication",
-                "done: 11 changes",
+                "done: 13 changes",
             ],
         });
     });
 
     test("anonymous reads and writes are refused", async () => {
-        const anonymous = new EtcdClient(members[1]);
-        await expect(anonymous.get("/apisix/routes/1")).rejects.toThrow(/user name is empty/);
-        await expect(anonymous.put("/apisix/routes/2", "x")).rejects.toThrow(/user name is empty/);
+        await expect(members.client(1).get("/apisix/routes/1")).rejects.toThrow(/user name is empty/);
+        await expect(members.client(1).put("/apisix/routes/2", "x")).rejects.toThrow(/user name is empty/);
     });
 
     test("apisix reads and writes under /apisix, and is refused on /other and on /", async () => {
-        const apisix = (...args: string[]) => etcdctl("apisix", passwords.apisix, args);
+        const apisix = (...args: string[]) => etcdctl(1, "apisix", args);
         expect(await apisix("get", "/apisix/routes/1", "--print-value-only")).toEqual({ ok: true, out: "before auth\n" });
         expect(await apisix("put", "/apisix/routes/2", "after auth")).toEqual({ ok: true, out: "OK\n" });
         expect((await apisix("get", "/apisix/", "--prefix", "--keys-only")).out.split("\n").filter(Boolean)).toEqual(["/apisix/routes/1", "/apisix/routes/2"]);
@@ -248,21 +201,24 @@ describe("the auth bootstrap script on real etcd", () => {
     });
 
     test("backup takes a snapshot and defrag defragments a member; apisix can do neither", async () => {
-        const snapshot = path.join(work, "backup.db");
-        expect((await etcdctl("backup", passwords.backup, ["snapshot", "save", snapshot], [members[2]])).ok).toBe(true);
-        const status = await new Promise<string>((resolve, reject) =>
-            execFile(bins.etcdutl, ["snapshot", "status", snapshot, "--write-out=json"], (err, stdout) => (err ? reject(err) : resolve(stdout))),
-        );
-        expect(JSON.parse(status).totalKey).toBeGreaterThanOrEqual(2);
-        expect(await etcdctl("defrag", passwords.defrag, ["defrag"], [members[1]])).toEqual({ ok: true, out: expect.stringMatching(/^Finished defragmenting etcd member/) });
-
-        expect((await etcdctl("apisix", passwords.apisix, ["snapshot", "save", path.join(work, "refused.db")], [members[2]])).out).toMatch(/permission denied/);
-        expect((await etcdctl("apisix", passwords.apisix, ["defrag"], [members[1]])).out).toMatch(/permission denied/);
+        // On the member's claim: the only place its read-only container may write.
+        const snapshot = "/var/lib/etcd/auth-test-backup.db";
+        try {
+            expect((await etcdctl(2, "backup", ["snapshot", "save", snapshot])).ok).toBe(true);
+            const status = await pods.pod(2).exec("etcd", ["/usr/local/bin/etcdutl", "snapshot", "status", snapshot, "--write-out=json"], 10_000);
+            expect(JSON.parse(status.output).totalKey).toBeGreaterThanOrEqual(2);
+            expect(await etcdctl(1, "defrag", ["defrag"])).toEqual({ ok: true, out: expect.stringMatching(/^Finished defragmenting etcd member/) });
+            expect((await etcdctl(2, "apisix", ["snapshot", "save", "/var/lib/etcd/auth-test-refused.db"])).out).toMatch(/permission denied/);
+            expect((await etcdctl(1, "apisix", ["defrag"])).out).toMatch(/permission denied/);
+        } finally {
+            const claim = sandbox.claimDir(pods.claimName(2));
+            for (const file of ["auth-test-backup.db", "auth-test-refused.db", "auth-test-refused.db.part"]) rmSync(path.join(claim, file), { force: true });
+        }
     });
 
     test("a second run changes nothing: no change printed, the auth revision kept", async () => {
         const before = await authRevision();
-        expect(await converge()).toEqual({ status: 0, lines: ["done: no change"] });
+        expect(await converge()).toEqual({ phase: "Succeeded", lines: ["done: no change"] });
         expect(await authRevision()).toBe(before);
     });
 
@@ -273,8 +229,9 @@ describe("the auth bootstrap script on real etcd", () => {
         await asRoot("auth/role/grant", { name: "apisix", perm: read("/apisix") }); // replaces READWRITE
         await asRoot("auth/user/grant", { user: "apisix", role: "drift" });
         await asRoot("auth/user/grant", { user: "backup", role: "drift" });
-        expect(await converge()).toEqual({
-            status: 0,
+        // The passwords take the second run's path (a login per user); revokes and grants carry none.
+        expect(await converge(false)).toEqual({
+            phase: "Succeeded",
             lines: [
                 "revoked READ on [/x, /y) from role apisix",
                 "granted READWRITE on [/apisix, /apisiy) to role apisix",
@@ -284,38 +241,62 @@ describe("the auth bootstrap script on real etcd", () => {
             ],
         });
         expect((await asRoot<{ roles: string[] }>("auth/role/list", {})).roles).toEqual(["apisix", "drift"]);
-        expect(await converge()).toEqual({ status: 0, lines: ["done: no change"] });
+        expect(await converge(false)).toEqual({ phase: "Succeeded", lines: ["done: no change"] });
     });
 
-    test("a new apisix password is applied: the old one is refused, the new one works", async () => {
+    test("a new apisix password in its Secret is applied: the old one is refused, the new one works", async () => {
         const old = passwords.apisix;
-        passwords.apisix = "Apisix0second";
-        expect(await converge()).toEqual({ status: 0, lines: ["changed password of user apisix", "done: 1 change"] });
+        setPassword("apisix", "Apisix0second");
+        expect(await converge()).toEqual({ phase: "Succeeded", lines: ["changed password of user apisix", "done: 1 change"] });
         await expect(token("apisix", old)).rejects.toThrow(/authentication failed/);
-        expect(await etcdctl("apisix", passwords.apisix, ["get", "/apisix/routes/1", "--print-value-only"])).toEqual({ ok: true, out: "before auth\n" });
+        expect(await etcdctl(0, "apisix", ["get", "/apisix/routes/1", "--print-value-only"])).toEqual({ ok: true, out: "before auth\n" });
     });
 
-    test("a new ROOT_PASSWORD with the right ROOT_PREVIOUS_PASSWORD rotates root's password", async () => {
+    test("a new root password with the previous one in its optional Secret rotates root's password", async () => {
         const previous = passwords.root;
-        passwords.root = "Root0second";
-        expect(await converge({ ROOT_PREVIOUS_PASSWORD: previous })).toEqual({ status: 0, lines: ["changed password of user root", "done: 1 change"] });
-        await expect(token("root", previous)).rejects.toThrow(/authentication failed/);
-        // Once rotated, the previous password is no longer needed nor used.
-        expect(await converge({ ROOT_PREVIOUS_PASSWORD: previous })).toEqual({ status: 0, lines: ["done: no change"] });
+        setPassword("root", "Root0second");
+        sandbox.setSecret("apisix-etcd-user-root-previous", { password: previous });
+        try {
+            expect(await converge()).toEqual({ phase: "Succeeded", lines: ["changed password of user root", "done: 1 change"] });
+            await expect(token("root", previous)).rejects.toThrow(/authentication failed/);
+            // Once rotated, the previous password is no longer needed nor used.
+            expect(await converge(false)).toEqual({ phase: "Succeeded", lines: ["done: no change"] });
+        } finally {
+            sandbox.secrets.delete("apisix-etcd-user-root-previous"); // kubectl delete secret
+        }
     });
 
     test("a wrong root password without a previous one fails naming etcd's answer, and changes nothing", async () => {
         const before = await authRevision();
-        expect(await converge({ ROOT_PASSWORD: "Wrong0root", APISIX_PASSWORD: "Apisix0third" })).toEqual({
-            status: 1,
-            lines: ["FAILED: cannot authenticate as user root with ROOT_PASSWORD: etcdserver: authentication failed, invalid user ID or password (HTTP 400)"],
-        });
+        const root = passwords.root;
+        const apisix = passwords.apisix;
+        setPassword("root", "Wrong0root");
+        setPassword("apisix", "Apisix0third");
+        try {
+            // Root's login, as in every traced run; it fails before any other request.
+            expect(await converge(false)).toEqual({
+                phase: "Failed",
+                lines: ["FAILED: cannot authenticate as user root with ROOT_PASSWORD: etcdserver: authentication failed, invalid user ID or password (HTTP 400)"],
+            });
+        } finally {
+            setPassword("root", root);
+            setPassword("apisix", apisix);
+        }
         expect(await authRevision()).toBe(before);
     });
 
     test("a password with a quote is refused, naming its variable, before any request", async () => {
-        const connections = service.connections();
-        expect(await converge({ BACKUP_PASSWORD: `Backup"0` })).toEqual({ status: 1, lines: ["FAILED: BACKUP_PASSWORD must be set to letters and digits only"] });
-        expect(service.connections()).toBe(connections);
+        const backup = passwords.backup;
+        setPassword("backup", `Backup"0`);
+        try {
+            const run = await runAuth();
+            expect({ phase: run.phase, lines: run.lines }).toEqual({ phase: "Failed", lines: ["FAILED: PASSWORD_BACKUP must be set to letters and digits only"] });
+            // No request: curl never ran.
+            expect(run.execs.filter((line) => /execve\("[^"]*curl"/.test(line))).toEqual([]);
+            expect(run.execs.length).toBeGreaterThan(0);
+        } finally {
+            setPassword("backup", backup);
+        }
     });
+
 });

@@ -1,183 +1,166 @@
-// The defragmentation CronJob of the rendered prod stack, run for real against a 3-member etcd 3.5
-// started from the rendered StatefulSet: its container's command and env exactly as rendered
-// (test/backup/pod-steps.ts), mapping only the members' addresses to loopback ones, /tmp to a folder,
-// the user Secret to stand-in values (authentication is not enabled here), and kubectl to a stand-in
-// that reports the backup Jobs as idle or active.
-import { spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+// The defragmentation CronJob of the rendered prod stack, run for real in the pod sandbox
+// (test/pod-sandbox) against the rendered StatefulSet's 3 members: its Job pod exactly as rendered,
+// as UID 65532 on a read-only root, reaching the members by their pod DNS names (MEMBERS), its
+// kubectl answered by the sandbox's Kubernetes API stand-in as its ServiceAccount under the RBAC the
+// stack grants it (the backup Jobs marked active or idle by the test). Authentication is not
+// enabled here: the script then goes on anonymously, as it does before the auth bootstrap's first run.
 import { findManifest, renderedPlan, type RenderedManifest } from "../rendered-plan";
-import { etcdBinaries } from "../etcd/binaries";
-import { LocalCluster } from "../etcd/local-cluster";
-import { manifestConfigMaps, membersFromStatefulSet, type RenderedMemberSpec } from "../etcd/rendered-members";
-import { makeMemberSecrets, USER_SECRET_KEY_REFS } from "../etcd/stack-secrets";
-import { containerStep, type PodStep } from "../backup/pod-steps";
+import { KubernetesApiStandIn } from "../pod-sandbox/kubernetes-api-stand-in";
+import { MemberPods } from "../pod-sandbox/member-pods";
+import { PodSandbox, type StatefulSetPods } from "../pod-sandbox/pod-sandbox";
+import { stackSecrets } from "../pod-sandbox/sandbox-secrets";
 
 jest.setTimeout(60_000);
 
-/** Not used by any other test file (.21-.23, .31-.33, .41-.43, .51-.53, .61). */
-const IPS = ["127.0.0.71", "127.0.0.72", "127.0.0.73"];
 const WAIT_MS = 20_000;
-const KEYS = 20_000;
+/** Written, deleted and compacted away: free pages only a defragmentation returns (8 MiB). */
+const KEYS = 8192;
 const VALUE = "x".repeat(1024);
+/** etcd's default --max-txn-ops. */
+const TXN_OPS = 128;
 
 interface Run {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-    /** Every /health answer of every member while the run went on. */
+    succeeded: boolean;
+    log: string;
+    /** Every /health answer of every polled member while the run went on. */
     health: { url: string; status: number; ms: number }[];
 }
 
-describe("the rendered defragmentation CronJob on real etcd", () => {
-    let work: string;
-    let cluster: LocalCluster;
-    let members: RenderedMemberSpec[];
+describe("the rendered defragmentation CronJob in the pod sandbox", () => {
+    let sandbox: PodSandbox;
+    let api: KubernetesApiStandIn;
+    let pods: StatefulSetPods;
+    let members: MemberPods;
     let cronJob: RenderedManifest;
-    let activeFile: string;
-    let kubectlLog: string;
-    let fakeBin: string;
-    /** Rendered member URL -> local one. */
-    const urls = new Map<string, string>();
+    let backupLabels: Record<string, string>;
     /** Milliseconds the set-up took, by phase (reported with the figures). */
     const phases: Record<string, number> = {};
 
-    function step(): PodStep {
-        const pod = cronJob.spec.jobTemplate.spec.template.spec;
-        const replace: Record<string, string> = {};
-        for (const [rendered, local] of urls) replace[new URL(rendered).host] = new URL(local).host;
-        return containerStep(pod.containers[0], { volumes: { tmp: path.join(work, "tmp") }, replace, binaries: { sh: "/bin/sh" }, secretKeyRefs: USER_SECRET_KEY_REFS });
-    }
+    const b64 = (text: string) => Buffer.from(text).toString("base64");
 
-    /** Runs the step as the kubelet would, polling every member's /health meanwhile. */
-    async function runDefrag(): Promise<Run> {
-        const s = step();
-        const child = spawn(s.binary, s.args, { env: { PATH: `${fakeBin}:${process.env.PATH}`, ...s.env }, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-        const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    /** Runs the CronJob's Job as the Job controller would, polling the /health of the members `polled` meanwhile. */
+    async function runDefrag(polled: readonly number[] = members.ordinals): Promise<Run> {
         let running = true;
         const health: Run["health"] = [];
-        const live = [...urls.values()].filter((url) => cluster.runningMembers().some((name) => url.includes(members.find((m) => m.name === name)!.ip)));
         const poll = (async () => {
             while (running) {
                 await Promise.all(
-                    live.map(async (url) => {
+                    polled.map(async (ordinal) => {
+                        const url = members.clientUrl(ordinal);
                         const started = Date.now();
-                        const status = await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status, () => 0);
+                        const status = await sandbox.http(`${url}/health`, { timeoutMs: 10_000 }).then((r) => r.status, () => 0);
                         health.push({ url, status, ms: Date.now() - started });
                     }),
                 );
                 await new Promise((r) => setTimeout(r, 50));
             }
         })();
-        const status = await exited;
-        clearTimeout(killer);
-        running = false;
-        await poll;
-        return { status, stdout, stderr, health };
+        try {
+            const run = await sandbox.runJob(cronJob, 45_000);
+            const log = run.pods[run.pods.length - 1].logs("defrag");
+            // Nothing but the script's own timestamped lines: no error of curl or kubectl on the way.
+            expect(log.split("\n").filter((line) => line !== "" && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /.test(line))).toEqual([]);
+            return { succeeded: run.succeeded, log, health };
+        } finally {
+            running = false;
+            await poll;
+        }
     }
 
-    const sizes = async () => Promise.all(members.map(async (m) => (await cluster.client(m.name).status()).dbSize));
-    const defragmented = (out: string) => [...out.matchAll(/defragmenting (\S+) \((follower|leader)\)/g)].map((m) => [m[1], m[2]]);
+    const sizes = async (ordinals: readonly number[] = members.ordinals) => Promise.all(ordinals.map(async (o) => (await members.client(o).status()).dbSize));
+    const defragmented = (log: string) => [...log.matchAll(/defragmenting (\S+) \((follower|leader)\)/g)].map((m) => [m[1], m[2]]);
 
     beforeAll(async () => {
-        const bins = await etcdBinaries();
-        work = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-defrag-"));
-        fs.mkdirSync(path.join(work, "tmp"));
-        fakeBin = path.join(work, "bin");
-        fs.mkdirSync(fakeBin);
-        activeFile = path.join(work, "active-backups");
-        kubectlLog = path.join(work, "kubectl.log");
-        fs.writeFileSync(activeFile, "");
-        // `kubectl get jobs ... -o jsonpath={.items[*].status.active}`: the active counts of the backup Jobs.
-        fs.writeFileSync(path.join(fakeBin, "kubectl"), `#!/bin/sh\necho "$*" >> '${kubectlLog}'\ncat '${activeFile}'\n`, { mode: 0o755 });
-
-        const t0 = Date.now();
+        let t = Date.now();
+        const lap = (phase: string) => {
+            phases[phase] = Date.now() - t;
+            t = Date.now();
+        };
         const { manifests, plan } = renderedPlan("prod");
-        phases.render = Date.now() - t0;
         cronJob = findManifest(manifests, "CronJob", "apisix-etcd-defrag");
-        const { secrets } = makeMemberSecrets(path.join(work, "secrets"), { manifests, resources: plan.resources }, IPS);
-        members = membersFromStatefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"), { ips: IPS, dataRoot: path.join(work, "data"), binDir: bins.binDir, secrets, configMaps: manifestConfigMaps(manifests) });
-        const rendered = (cronJob.spec.jobTemplate.spec.template.spec.containers[0].env as { name: string; value: string }[]).find((e) => e.name === "MEMBERS")!.value.split(" ");
-        expect(rendered).toHaveLength(3);
-        rendered.forEach((url, i) => urls.set(url, `http://${IPS[i]}:2379`));
+        backupLabels = findManifest(manifests, "CronJob", "apisix-etcd-backup").spec.jobTemplate.metadata.labels;
+        sandbox = await PodSandbox.create({ manifests, secrets: stackSecrets({ manifests, resources: plan.resources }).secrets });
+        api = await KubernetesApiStandIn.attach(sandbox, manifests);
+        lap("sandbox");
+        pods = sandbox.statefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd"));
+        members = new MemberPods(sandbox, pods);
+        await members.firstDeploy(plan, WAIT_MS);
+        lap("members");
 
-        cluster = new LocalCluster({ members, workDir: path.join(work, "logs"), etcdBinary: members[0].binary });
-        await cluster.start();
-        await cluster.waitHealthy(WAIT_MS);
-        phases.start = Date.now() - t0 - phases.render;
-
-        // 20 MiB written, then deleted and compacted away: free pages only a defragmentation returns.
-        const entries = new Map<string, string>();
-        for (let i = 0; i < KEYS; i++) entries.set(`/defrag/${String(i).padStart(6, "0")}`, VALUE);
-        const { putAll } = await import("../backup/apisix-data");
-        await putAll(urls.values().next().value!, entries);
-        const client = cluster.client(members[0].name);
+        const batches = Array.from({ length: KEYS / TXN_OPS }, (_, b) =>
+            Array.from({ length: TXN_OPS }, (_, i) => ({ request_put: { key: b64(`/defrag/${String(b * TXN_OPS + i).padStart(6, "0")}`), value: b64(VALUE) } })),
+        );
+        const txn = (success: object[]) => sandbox.http(`${members.clientUrl(0)}/v3/kv/txn`, { method: "POST", body: JSON.stringify({ success }), timeoutMs: 10_000 });
+        for (let b = 0; b < batches.length; b += 4) {
+            for (const answer of await Promise.all(batches.slice(b, b + 4).map(txn))) expect(answer.status).toBe(200);
+        }
+        const client = members.client(0);
         expect(await client.deletePrefix("/defrag/")).toBe(KEYS);
-        const revision = await client.put("/marker", "after-deletes");
-        await client.compact(revision, true);
-        phases.load = Date.now() - t0 - phases.render - phases.start;
+        await client.compact(await client.put("/marker", "after-deletes"), true);
+        lap("load");
     });
 
     afterAll(async () => {
-        await cluster?.stopAll();
-        if (work) fs.rmSync(work, { recursive: true, force: true });
+        await api?.close();
+        await sandbox?.close();
     });
 
-    test("with a backup Job active the run skips, exits 0 and defragments nothing", async () => {
-        fs.writeFileSync(activeFile, "1");
-        const before = await sizes();
-        const run = await runDefrag();
-        expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
-        expect(run.stdout).toMatch(/SKIP: a backup Job is active \(app\.kubernetes\.io\/instance=apisix-etcd,\S*app\.kubernetes\.io\/component=backup\S*\); defragmented: none/);
-        expect(defragmented(run.stdout)).toEqual([]);
-        expect(await sizes()).toEqual(before);
-        expect(fs.readFileSync(kubectlLog, "utf8")).toMatch(/^--namespace etcd get jobs --selector \S+ --output jsonpath=\{\.items\[\*\]\.status\.active\}$/m);
-        fs.writeFileSync(activeFile, "");
-    });
-
-    test("with one member stopped the run skips, exits 0 and defragments nothing", async () => {
-        const leader = await cluster.leader();
-        const stopped = members.map((m) => m.name).find((name) => name !== leader)!;
-        await cluster.stopMember(stopped);
+    test("the rendered Job lists the backup Jobs through kubectl as its own ServiceAccount: with one active it skips, exits 0 and defragments nothing", async () => {
+        api.markJob({ namespace: "etcd", name: "apisix-etcd-backup-29411017", labels: backupLabels, active: 1 });
         try {
-            const live = members.filter((m) => m.name !== stopped);
-            const before = await Promise.all(live.map(async (m) => (await cluster.client(m.name).status()).dbSize));
+            const before = await sizes();
+            const requests = api.requests.length;
             const run = await runDefrag();
-            expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
-            expect(run.stdout).toMatch(/SKIP: member http:\/\/127\.0\.0\.7\d:2379 is not healthy \(\/health answered 000\); defragmented: none/);
-            expect(defragmented(run.stdout)).toEqual([]);
-            expect(await Promise.all(live.map(async (m) => (await cluster.client(m.name).status()).dbSize))).toEqual(before);
+            expect(run).toMatchObject({ succeeded: true, log: expect.stringMatching(/SKIP: a backup Job is active \(app\.kubernetes\.io\/instance=apisix-etcd,\S*app\.kubernetes\.io\/component=backup\S*\); defragmented: none\n$/) });
+            expect(defragmented(run.log)).toEqual([]);
+            expect(await sizes()).toEqual(before);
+            expect(api.requests.slice(requests).map((r) => [r.user, r.method, decodeURIComponent(r.path), r.status])).toEqual([
+                ["system:serviceaccount:etcd:apisix-etcd-defrag", "GET", `/apis/batch/v1/namespaces/etcd/jobs?labelSelector=${cronJob.spec.jobTemplate.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "BACKUP_SELECTOR").value}`, 200],
+            ]);
         } finally {
-            await cluster.restartMember(stopped);
-            await cluster.waitHealthy(WAIT_MS);
+            api.unmarkJob("etcd", "apisix-etcd-backup-29411017");
         }
+    });
+
+    // Issue 11: a Job reaching etcd while one member is down. The script checks the whole cluster
+    // before each member and, with a member unhealthy, skips the run (exit 0) naming it, defragmenting
+    // none: the others are not defragmented either (components/defrag/defrag-script.ts).
+    test("with one member down the run skips naming that member by its pod DNS name, exits 0 and defragments none of the others", async () => {
+        const leader = await members.waitLeader(WAIT_MS);
+        const down = members.ordinals.find((o) => o !== leader)!;
+        const live = members.ordinals.filter((o) => o !== down);
+        await pods.deletePod(down, 5);
+        try {
+            const before = await sizes(live);
+            const run = await runDefrag(live);
+            expect(run).toMatchObject({ succeeded: true, log: expect.stringContaining(`SKIP: member ${members.clientUrl(down)} is not healthy (/health answered 000); defragmented: none\n`) });
+            expect(defragmented(run.log)).toEqual([]);
+            expect(await sizes(live)).toEqual(before);
+            expect(run.health.filter((h) => h.status !== 200)).toEqual([]);
+        } finally {
+            await pods.startPod(down);
+        }
+        await members.waitHealthy(WAIT_MS);
     });
 
     test("on a healthy cluster it shrinks every member, one at a time, the leader last, and the cluster stays healthy", async () => {
         const before = await sizes();
-        const leaderName = await cluster.leader();
-        const leaderUrl = `http://${members.find((m) => m.name === leaderName)!.ip}:2379`;
+        const leader = await members.waitLeader(WAIT_MS);
         const run = await runDefrag();
         const after = await sizes();
-        expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
+        expect(run.succeeded).toBe(true);
 
-        const order = defragmented(run.stdout);
-        expect(order.map(([url]) => url).sort()).toEqual([...urls.values()].sort());
-        expect(order[2]).toEqual([leaderUrl, "leader"]);
+        const order = defragmented(run.log);
+        expect(order.map(([url]) => url).sort()).toEqual(members.ordinals.map((o) => members.clientUrl(o)));
+        expect(order[2]).toEqual([members.clientUrl(leader), "leader"]);
         expect(order.slice(0, 2).map(([, role]) => role)).toEqual(["follower", "follower"]);
-        expect(run.stdout).toMatch(/done: defragmented( \S+){3}\n$/);
+        expect(run.log).toMatch(/done: defragmented( \S+){3}\n$/);
 
-        for (let i = 0; i < members.length; i++) expect(after[i]).toBeLessThan(before[i] / 4);
+        for (let i = 0; i < members.ordinals.length; i++) expect(after[i]).toBeLessThan(before[i] / 4);
         expect(run.health.length).toBeGreaterThan(10);
         expect(run.health.filter((h) => h.status !== 200)).toEqual([]);
         const slowest = Math.max(...run.health.map((h) => h.ms));
         // The figures for the report: sizes before and after, and the slowest /health answer during the run.
-        console.log(JSON.stringify({ setupMs: phases, before, after, healthPolls: run.health.length, slowestHealthMs: slowest, log: run.stdout.trim().split("\n") }));
+        console.log(JSON.stringify({ setupMs: phases, before, after, healthPolls: run.health.length, slowestHealthMs: slowest, log: run.log.trim().split("\n") }));
     });
 });

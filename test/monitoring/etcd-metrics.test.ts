@@ -1,17 +1,17 @@
 /**
  * Every metric the alert rules read is one that exists: the etcd ones in the /metrics of a real etcd
- * 3.5 member (Debian's newest, of the minor the stack deploys) started here with the stack's `--metrics=extensive`, the Kubernetes ones in a
- * documented list. A histogram is stored as `<name>_bucket`, `_sum` and `_count`, which is what the
- * rules must name and what the scrape shows.
+ * 3.5 member (Debian's newest, of the minor the stack deploys): the rendered prod StatefulSet's 3
+ * members in the pod sandbox (test/pod-sandbox), scraped as the collector scrapes them, on each pod's
+ * metrics port by its pod DNS name, with the stack's own configuration file (`metrics: extensive`);
+ * the Kubernetes ones in a documented list. A histogram is stored as `<name>_bucket`, `_sum` and
+ * `_count`, which is what the rules must name and what the scrape shows.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { alertRuleGroups } from "../../components/monitoring/alert-rules";
-import { etcdBinaries } from "../etcd/binaries";
 import { findManifest, renderedPlan } from "../rendered-plan";
-import { LocalCluster } from "../etcd/local-cluster";
 import { waitFor } from "../etcd/wait";
+import { MemberPods } from "../pod-sandbox/member-pods";
+import { PodSandbox } from "../pod-sandbox/pod-sandbox";
+import { stackSecrets } from "../pod-sandbox/sandbox-secrets";
 import { OPERATOR_SCOPE, PROD_SCOPE } from "./alert-scope";
 import { readPromql } from "./promql";
 
@@ -41,11 +41,6 @@ const GOOGLE_CLOUD_METRICS: Readonly<Record<string, string>> = {
     [PROD_SCOPE.authBootstrap!.successMetric!]: "log-based metric: the auth bootstrap's success lines",
 };
 
-const IP = "127.0.0.61";
-const CLIENT_URL = `http://${IP}:2379`;
-const METRICS_URL = `http://${IP}:2381/metrics`;
-/** A peer that is never started: the member probes it, and only then exports its peer round-trip histogram. */
-const ABSENT_PEER_URL = `http://${IP}:2390`;
 const WAIT_MS = 20_000;
 
 const ruleMetrics = [
@@ -63,65 +58,46 @@ function unknownMetrics(names: readonly string[], exported: ReadonlySet<string>)
     return names.filter((name) => !exported.has(name) && !(name in KNOWN));
 }
 
-async function scrape(): Promise<string> {
-    const response = await fetch(METRICS_URL, { signal: AbortSignal.timeout(5000) });
-    if (!response.ok) throw new Error(`${METRICS_URL}: HTTP ${response.status}`);
-    return response.text();
-}
-
-let workDir: string;
-let cluster: LocalCluster;
+let sandbox: PodSandbox;
+let members: MemberPods;
 let exported: Set<string>;
 let exposition: string;
 
+/** The member's /metrics, from its pod's metrics port (the port the PodMonitoring scrapes). */
+async function scrape(ordinal: number): Promise<string> {
+    const url = `http://${members.statefulSet.podName(ordinal)}.${members.statefulSet.serviceName}.etcd.svc.cluster.local:2381/metrics`;
+    const { status, body } = await sandbox.http(url, { timeoutMs: 5000 });
+    if (status !== 200) throw new Error(`${url}: HTTP ${status}`);
+    return body;
+}
+
 beforeAll(async () => {
-    const { etcd } = await etcdBinaries();
-    workDir = mkdtempSync(path.join(os.tmpdir(), "etcd-metrics-"));
-    const dataDir = path.join(workDir, "m0.etcd");
-    cluster = new LocalCluster({
-        workDir,
-        etcdBinary: etcd,
-        members: [
-            {
-                name: "m0",
-                ip: IP,
-                args: [],
-                dataDir,
-                env: {
-                    ETCD_NAME: "m0",
-                    ETCD_DATA_DIR: dataDir,
-                    ETCD_LISTEN_CLIENT_URLS: CLIENT_URL,
-                    ETCD_ADVERTISE_CLIENT_URLS: CLIENT_URL,
-                    ETCD_LISTEN_PEER_URLS: `http://${IP}:2380`,
-                    ETCD_INITIAL_ADVERTISE_PEER_URLS: `http://${IP}:2380`,
-                    ETCD_INITIAL_CLUSTER: `m0=http://${IP}:2380`,
-                    ETCD_LISTEN_METRICS_URLS: `http://${IP}:2381`,
-                    // As the members run (components/etcd/member-configuration.ts): per-method latency histograms.
-                    ETCD_METRICS: "extensive",
-                },
-            },
-        ],
-    });
-    await cluster.start();
-    await cluster.waitHealthy(WAIT_MS);
+    const { manifests, plan } = renderedPlan("prod");
+    sandbox = await PodSandbox.create({ manifests, secrets: stackSecrets({ manifests, resources: plan.resources }).secrets });
+    members = new MemberPods(sandbox, sandbox.statefulSet(findManifest(manifests, "StatefulSet", "apisix-etcd")));
+    // One member is enough: apisix-etcd-0 alone, on a first deploy, founds a cluster of itself.
+    const restore = members.withholdLaterConfigMaps(plan);
+    await members.statefulSet.startPod(0);
+    const client = members.client(0);
+    await waitFor("apisix-etcd-0 healthy", async () => client.health(), { timeoutMs: WAIT_MS, intervalMs: 100 });
+    restore();
 
     // Some series appear only once something happened: a peer to probe (the first probe report comes
-    // ~5 s later, so it is added first), requests of each kind. A learner does not count towards
-    // quorum: the lone member keeps its leader.
-    const added = await fetch(`${CLIENT_URL}/v3/cluster/member/add`, {
+    // ~5 s later, so it is added first; a learner at an address where nothing listens, which does not
+    // count towards quorum: the lone member keeps its leader), requests of each kind.
+    const added = await sandbox.http(`${members.clientUrl(0)}/v3/cluster/member/add`, {
         method: "POST",
-        body: JSON.stringify({ peerURLs: [ABSENT_PEER_URL], isLearner: true }),
-        signal: AbortSignal.timeout(5000),
+        body: JSON.stringify({ peerURLs: [`http://${members.statefulSet.podName(0)}.${members.statefulSet.serviceName}.etcd.svc.cluster.local:2390`], isLearner: true }),
+        timeoutMs: 5000,
     });
     expect(added.status).toBe(200);
-    const client = cluster.client("m0");
     await client.put("/apisix/routes/1", "{}");
     await client.get("/apisix/routes/1");
     await client.getPrefix("/apisix/");
     exposition = await waitFor(
         "the peer round-trip histogram",
         async () => {
-            const text = await scrape();
+            const text = await scrape(0);
             return sampleNames(text).has("etcd_network_peer_round_trip_time_seconds_bucket") && text;
         },
         { timeoutMs: WAIT_MS, intervalMs: 500 },
@@ -130,8 +106,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-    await cluster?.stopAll();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
+    await sandbox?.close();
 });
 
 test("the member is etcd 3.5, the minor the stack deploys, with extensive metrics", () => {

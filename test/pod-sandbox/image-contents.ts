@@ -3,6 +3,7 @@
 // it would on a node. Shared libraries come from the machine (/usr/lib, read-only).
 import { accessSync, constants } from "node:fs";
 import * as path from "node:path";
+import { KUBECTL_PROGRAM } from "./kubernetes-api-stand-in";
 
 export interface ImageContents {
     /** Path in the image -> the local program standing in for it. */
@@ -50,7 +51,8 @@ function programsAt(dir: string, names: readonly string[], standIn: (name: strin
 }
 
 // BusyBox applets of Alpine that the stack's scripts may use; alpine/k8s adds bash, curl, jq,
-// openssl, kubectl and helm (kubectl and helm have no stand-in: they would need an API server).
+// openssl, kubectl and helm (kubectl: the calls the stack makes, through the sandbox's API stand-in,
+// kubernetes-api-stand-in.ts; helm has no stand-in).
 const BUSYBOX_BIN = ["cat", "chmod", "cp", "date", "echo", "grep", "ls", "mkdir", "mktemp", "mv", "rm", "rmdir", "sed", "sleep", "touch", "true", "false", "gzip", "tar", "base64"];
 const BUSYBOX_USR_BIN = ["awk", "basename", "cut", "dirname", "env", "expr", "find", "head", "od", "printf", "seq", "sha256sum", "sort", "stat", "tail", "tee", "test", "tr", "uniq", "wc", "xargs"];
 // Debian's coreutils and friends in the Cloud SDK's slim image, next to bash and python.
@@ -79,6 +81,7 @@ export function imageContents(image: string, etcd: EtcdPrograms): ImageContents 
                     ...programsAt("/usr/bin", BUSYBOX_USR_BIN),
                     ...programsAt("/bin", ["bash"]),
                     ...programsAt("/usr/bin", ["curl", "jq", "openssl"]),
+                    "/usr/bin/kubectl": KUBECTL_PROGRAM,
                 },
                 env: { PATH: DEFAULT_PATH },
                 caBundlePath: "/etc/ssl/certs/ca-certificates.crt",

@@ -118,6 +118,17 @@ export class MemberPods {
      * StatefulSet (those that depend on it: the founded marker) exist only once every member is healthy.
      */
     async firstDeploy(plan: PlannedResources, timeoutMs: number): Promise<void> {
+        const restore = this.withholdLaterConfigMaps(plan);
+        await this.statefulSet.startAll();
+        await this.waitHealthy(timeoutMs);
+        restore();
+    }
+
+    /**
+     * Takes the ConfigMaps the plan creates only after the StatefulSet (those that depend on it: the
+     * founded marker) out of the sandbox, as before a first `pulumi up` got to them; returns what puts them back.
+     */
+    withholdLaterConfigMaps(plan: PlannedResources): () => void {
         const statefulSet = plan.resources.find((r) => r.type === "kubernetes:apps/v1:StatefulSet" && r.name === this.statefulSet.name);
         if (!statefulSet) throw new Error(`the plan declares no StatefulSet ${this.statefulSet.name}`);
         const later = plan.resources.filter((r) => r.type === "kubernetes:core/v1:ConfigMap" && (r.options.dependsOn ?? []).includes(statefulSet.urn));
@@ -128,9 +139,9 @@ export class MemberPods {
             this.sandbox.configMaps.delete(name);
             return [name, data] as const;
         });
-        await this.statefulSet.startAll();
-        await this.waitHealthy(timeoutMs);
-        for (const [name, data] of withheld) this.sandbox.configMaps.set(name, data);
+        return () => {
+            for (const [name, data] of withheld) this.sandbox.configMaps.set(name, data);
+        };
     }
 
     /** The last `lines` lines of the member's logs (its member-join step's, then etcd's). */

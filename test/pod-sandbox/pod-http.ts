@@ -9,6 +9,8 @@ export type Dial = (host: string, port: number) => net.Socket;
 export interface PodHttpOptions {
     method?: string;
     body?: string;
+    /** Request headers besides Host (e.g. etcd's Authorization token). */
+    headers?: Readonly<Record<string, string>>;
     timeoutMs: number;
     /** For https: the CA to verify the server with; `insecure` skips verification (as the kubelet's probes do). */
     ca?: string | Buffer;
@@ -32,7 +34,7 @@ export function podHttp(dial: Dial, url: string, options: PodHttpOptions): Promi
                 host,
                 port,
                 path: `${target.pathname}${target.search}`,
-                headers: { host: target.host },
+                headers: { ...options.headers, host: target.host },
                 method: options.method ?? "GET",
                 signal,
                 createConnection: () => {

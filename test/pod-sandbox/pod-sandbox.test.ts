@@ -109,7 +109,7 @@ describe("the pod sandbox", () => {
         expect(log).toContain("config 400");
         expect(log).toContain(`env ${pod.name} demo hello alice hello /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
         expect(log).toMatch(/^1$/m);
-        // The machine has kubectl, the sandbox's alpine/k8s stand-in has not (nothing to talk to).
+        // The alpine/k8s kubectl is the sandbox's stand-in (kubernetes-api-stand-in.ts), which refuses `version`.
         expect(log).toContain("no-kubectl");
     });
 

@@ -97,6 +97,7 @@ export class PodSandbox implements PodNode {
     private nextStandIn = 1;
     private endpointsUpdate: Promise<void> = Promise.resolve();
     private endpointsError: Error | undefined;
+    private admission: ((template: PodTemplate, namespace: string) => PodTemplate) | undefined;
     private closed = false;
 
     private constructor(
@@ -201,7 +202,8 @@ export class PodSandbox implements PodNode {
         const seq = this.nextPod++;
         if (seq > 65_000) throw new Error("the sandbox ran out of pod addresses");
         const ip = `198.18.${Math.floor(seq / 256)}.${seq % 256}`;
-        const pod = new SandboxPod(this, { name: args.name, namespace: args.namespace, ip, seq, hostname: args.hostname, subdomain: args.subdomain }, args.template, this.podsDir, args.beforeContainer);
+        const template = this.admission ? this.admission(args.template, args.namespace) : args.template;
+        const pod = new SandboxPod(this, { name: args.name, namespace: args.namespace, ip, seq, hostname: args.hostname, subdomain: args.subdomain }, template, this.podsDir, args.beforeContainer);
         this.pods.push(pod);
         await pod.start();
         return pod;
@@ -243,6 +245,14 @@ export class PodSandbox implements PodNode {
             if (attempt < backoffLimit && (await this.untilDeadline(new Promise<true>((r) => setTimeout(() => r(true), JOB_BACKOFF_START_MS * 2 ** attempt)), deadline)) === undefined) break;
         }
         return { succeeded: false, pods };
+    }
+
+    /**
+     * Changes every pod made from now on as an admission plugin of the API server would (e.g. the
+     * ServiceAccount token of kubernetes-api-stand-in.ts).
+     */
+    setPodAdmission(admit: (template: PodTemplate, namespace: string) => PodTemplate): void {
+        this.admission = admit;
     }
 
     /** Creates or replaces the Secret `name` (`kubectl apply`): pods started from now on see it. */
@@ -323,6 +333,8 @@ export class PodSandbox implements PodNode {
         this.closed = true;
         try {
             await Promise.all(this.pods.map((pod) => pod.kill()));
+            // A proxy update still under way would write to the agent after it is gone.
+            await this.endpointsUpdate;
         } finally {
             await this.outer.close();
             rmSync(this.dir, { recursive: true, force: true });
