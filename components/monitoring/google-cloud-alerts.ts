@@ -4,7 +4,8 @@
  * GMP Rules object, sees Google Cloud's system and log-based metrics); and the log-based metrics that
  * count a job's success lines, so that "no success" is a metric without data.
  */
-import * as gcp from "@pulumi/gcp";
+import * as logging from "@pulumi/gcp/logging";
+import * as monitoring from "@pulumi/gcp/monitoring";
 import * as pulumi from "@pulumi/pulumi";
 import { AlertingRule, AlertRuleGroup, SCRAPE_INTERVAL } from "./alert-rules";
 
@@ -48,9 +49,9 @@ export function successLogMetric(
     jobName: pulumi.Input<string>,
     log: SuccessLog,
     opts: pulumi.CustomResourceOptions,
-): gcp.logging.Metric {
+): logging.Metric {
     const fields = pulumi.all([scope.namespace, jobName, log.line]);
-    return new gcp.logging.Metric(
+    return new logging.Metric(
         name,
         {
             project: scope.project,
@@ -86,9 +87,9 @@ export function alertPolicy(
     rendered: pulumi.Output<{ readonly group: AlertRuleGroup; readonly rule: AlertingRule }>,
     where: pulumi.Input<string>,
     opts: pulumi.CustomResourceOptions,
-): gcp.monitoring.AlertPolicy {
+): monitoring.AlertPolicy {
     const rule = rendered.apply(({ rule }) => rule);
-    return new gcp.monitoring.AlertPolicy(
+    return new monitoring.AlertPolicy(
         name,
         {
             project,
