@@ -17,7 +17,7 @@ export function installGcsStandIn(binDir: string, bucketsRoot: string): string {
     fs.mkdirSync(bucketsRoot, { recursive: true });
     const launcher = path.join(binDir, GCS_STAND_IN);
     const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
-    const command = [process.execPath, "-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "gcs-stand-in.ts"), "--root", path.resolve(bucketsRoot)];
+    const command = [process.execPath, "-r", path.join(__dirname, "..", "..", "plan", "typescript-loader.js"), path.join(__dirname, "gcs-stand-in.ts"), "--root", path.resolve(bucketsRoot)];
     fs.writeFileSync(launcher, `#!/bin/sh\nexec ${command.map(quote).join(" ")} "$@"\n`, { mode: 0o755 });
     return launcher;
 }
