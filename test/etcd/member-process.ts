@@ -8,8 +8,10 @@ export interface EtcdMemberProcessOptions {
   /** Path of the etcd binary. */
   binary: string;
   args: string[];
-  /** Replaces every ETCD_* variable of process.env (other variables are inherited). */
+  /** Replaces every ETCD_* variable of process.env (other variables are inherited, unless `inheritEnv` is false). */
   env: Record<string, string>;
+  /** Whether the process inherits the test's variables (but ETCD_*); default true. False: exactly `env`. */
+  inheritEnv?: boolean;
   /** Directory for the log file (created if missing). */
   logDir: string;
   /** Log file base name; defaults to "etcd". The file is appended to across restarts. */
@@ -55,7 +57,7 @@ export class EtcdMemberProcess {
     try {
       if (options.logHeader ?? true) writeSync(logFd, `\n=== ${new Date().toISOString()} start ${options.binary} ${options.args.join(" ")}\n`);
       child = spawn(options.binary, options.args, {
-        env: childEnv(options.env),
+        env: options.inheritEnv === false ? options.env : childEnv(options.env),
         detached: true, // own process group: stop/kill signal the whole group
         stdio: ["ignore", logFd, logFd],
       });

@@ -2,8 +2,10 @@
 // gives it a private mount namespace), a root of its own on a tmpfs holding only the image's programs
 // (bind-mounted, read-only), the machine's shared libraries (read-only), /dev, /proc, the pod's
 // /etc/hosts and the volumes at their mountPaths; with readOnlyRootFilesystem the root is remounted
-// read-only (the volumes stay as mounted). Then `env -i` sets exactly the container's variables and
-// `chroot --userspec --groups` runs the command as the pod's user, group and supplementary groups.
+// read-only (the volumes stay as mounted). The whole chain starts with exactly the container's variables as
+// its environment (never as arguments, which any user of the machine can read): the set-up script (bash,
+// which keeps names sh cannot set) drops what bash adds, and `chroot --userspec --groups` runs the command as
+// the pod's user, group and supplementary groups.
 // Every process of the container inherits these namespaces; the first pid is the command's own.
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -36,11 +38,15 @@ export interface ContainerRoot {
     uid: number;
     gid: number;
     groups: readonly number[];
-    env: ReadonlyMap<string, string>;
     argv: readonly string[];
 }
 
 const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+
+const IP = "/usr/sbin/ip";
+
+/** What bash itself sets in its environment, dropped before the command starts. */
+const SHELL_VARIABLES = ["PWD", "OLDPWD", "SHLVL", "_"];
 
 function bindReadOnly(source: string, target: string, file: boolean): string[] {
     return [file ? `touch ${quote(target)}` : `mkdir -p ${quote(target)}`, `mount --bind ${quote(source)} ${quote(target)}`, `mount -o remount,bind,ro ${quote(target)}`];
@@ -67,6 +73,9 @@ export function containerArgv(root: ContainerRoot): string[] {
     const r = (p: string): string => path.posix.join(root.rootDir, p);
     const lines = [
         "set -eu",
+        // The environment is the container's own: the set-up's tools from the machine's path, the
+        // container's PATH (or none) back before the command starts.
+        '__sandbox_path=${PATH-}; __sandbox_path_set=${PATH+set}; PATH=/usr/sbin:/usr/bin:/sbin:/bin',
         `mkdir -p ${quote(root.rootDir)}`,
         `mount -t tmpfs -o mode=0755 container-root ${quote(root.rootDir)}`,
         `cd ${quote(root.rootDir)}`,
@@ -95,14 +104,13 @@ export function containerArgv(root: ContainerRoot): string[] {
         if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${quote(target)}`);
     }
     if (root.readOnlyRootFilesystem) lines.push(`mount -o remount,ro ${quote(root.rootDir)}`);
-    lines.push('exec "$@"');
+    lines.push('if [ -n "$__sandbox_path_set" ]; then PATH=$__sandbox_path; else unset PATH; fi', 'exec "$@"');
     const script = `${root.rootDir}.sh`;
     writeFileSync(script, `${lines.join("\n")}\n`, { mode: 0o700 });
-    const env = [...root.env].map(([name, value]) => `${name}=${value}`);
     return [
-        "ip", "netns", "exec", root.netns,
-        "/bin/sh", script,
-        "/usr/bin/env", "-i", ...env,
+        IP, "netns", "exec", root.netns,
+        "/bin/bash", script,
+        "/usr/bin/env", ...SHELL_VARIABLES.flatMap((name) => ["-u", name]),
         "/usr/sbin/chroot", `--userspec=${root.uid}:${root.gid}`, `--groups=${[...new Set([root.gid, ...root.groups])].join(",")}`, root.rootDir,
         ...root.argv,
     ];

@@ -75,6 +75,8 @@ describe("the pod sandbox", () => {
                             "stat -c 'secret %a %g' /etc/secret/keys/key.pem && cat /etc/secret/keys/key.pem && echo",
                             "stat -c 'config %a' /etc/config/level",
                             'echo "env $POD_NAME $NAMESPACE $GREETING $USER_NAME $CFG_greeting $PATH"',
+                            // What the container's first process was started with, before its shell added anything.
+                            "echo \"environ $(tr '\\0' '\\n' < /proc/$$/environ | cut -d= -f1 | sort | tr '\\n' ' ')\"",
                             "grep -c web.demo.svc.cluster.local /etc/hosts",
                             "kubectl version 2>/dev/null || echo no-kubectl",
                         ].join("\n"),
@@ -108,6 +110,9 @@ describe("the pod sandbox", () => {
         expect(log).toContain("secret 440 65532\nKEY");
         expect(log).toContain("config 400");
         expect(log).toContain(`env ${pod.name} demo hello alice hello /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
+        expect(log).toMatch(/^environ (.*)$/m);
+        // The declared ones, and what the runtime adds (the image's PATH, HOSTNAME); nothing of the sandbox's.
+        expect(log.match(/^environ (.*)$/m)![1].trim().split(" ")).toEqual(["CFG_greeting", "CFG_level.txt", "GREETING", "HOSTNAME", "NAMESPACE", "PATH", "POD_NAME", "USER_NAME"]);
         expect(log).toMatch(/^1$/m);
         // The alpine/k8s kubectl is the sandbox's stand-in (kubernetes-api-stand-in.ts), which refuses `version`.
         expect(log).toContain("no-kubectl");

@@ -369,11 +369,10 @@ export class SandboxPod {
             uid,
             gid,
             groups,
-            env,
             argv: commandOf(spec, env),
         });
         const outerArgv = this.node.outer.enter(argv);
-        const proc = new EtcdMemberProcess({ binary: "/usr/bin/nsenter", args: outerArgv.slice(1), env: {}, logDir: path.join(this.dir, "logs"), logName: spec.name, logHeader: false });
+        const proc = new EtcdMemberProcess({ binary: "/usr/bin/nsenter", args: outerArgv.slice(1), env: Object.fromEntries(env), inheritEnv: false, logDir: path.join(this.dir, "logs"), logName: spec.name, logHeader: false });
         run.process = proc;
         run.started = false;
         run.ready = false;
