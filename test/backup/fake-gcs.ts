@@ -6,7 +6,6 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { PodStep } from "./pod-steps";
 
 /** The command the steps run inside; `installGcsStandIn` writes it. */
 export const GCS_STAND_IN = "gcs-stand-in";
@@ -25,22 +24,6 @@ export function installGcsStandIn(binDir: string, bucketsRoot: string): string {
 /** A bucket: GCS refuses uploads to one that does not exist. */
 export function createBucket(bucketsRoot: string, bucket: string): void {
     fs.mkdirSync(path.join(bucketsRoot, bucket), { recursive: true });
-}
-
-export interface GcsStepOptions {
-    /** The one role the step's Google identity holds on the buckets, e.g. `roles/storage.objectCreator`. */
-    readonly role: string;
-    /** Token requests the metadata server drops before it answers (a pod's first seconds on GKE). */
-    readonly tokenRefusals?: number;
-}
-
-/** A step run inside the stand-in, as an identity holding `role`. */
-export function gcsStep(step: PodStep, options: GcsStepOptions): PodStep {
-    return {
-        ...step,
-        binary: GCS_STAND_IN,
-        args: ["--role", options.role, "--token-refusals", String(options.tokenRefusals ?? 0), "--", step.binary, ...step.args],
-    };
 }
 
 /**

@@ -1,13 +1,10 @@
-// Stand-ins for the stack's Secrets: those the rendered etcd members mount (the member certificate,
-// its CA, the JWT signing keys), made in a folder for one test file (keys by node:crypto,
-// certificates by openssl; the certificate holds the DNS names the stack's certificate declares,
-// plus IP SANs for the loopback addresses that stand in for those names here), and the users'
-// credentials that the jobs read through secretKeyRef.
+// Stand-ins for the stack's Secrets: the certificates its members present (a CA, and certificates
+// holding exactly the names the stack's certificate declares; keys by node:crypto, certificates by
+// openssl), and the users' credentials that the jobs read through secretKeyRef.
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import type { PodVolume, SecretStandIns } from "./pod-volumes";
 
 /** A certificate and its private key, as PEM files. */
 export interface KeyPairFiles {
@@ -25,16 +22,6 @@ export interface CertificateNames {
 export interface DeclaredMembers {
   resources: readonly { type: string; inputs: Record<string, any> }[];
   manifests: readonly { kind: string; metadata: { name?: string }; [key: string]: any }[];
-}
-
-export interface MemberSecrets {
-  /** Secret name -> folder holding one file per key: `secrets` for membersFromStatefulSet and the jobs' volumes. */
-  secrets: SecretStandIns;
-  /** The CA that signed the member certificate: what a client must trust. */
-  ca: KeyPairFiles;
-  member: KeyPairFiles;
-  /** Secret key (tls.crt, jwt.pub, ...) -> the file it stands for, to make other Secrets' folders from. */
-  files: Record<string, string>;
 }
 
 /** An ECDSA P-256 key pair (PEM), in the form of the stack's keys (the tls provider's privateKeyPem: SEC1). */
@@ -114,51 +101,7 @@ export function memberCertificateNames(stack: DeclaredMembers): CertificateNames
 }
 
 /**
- * Stand-ins for every Secret the stack's etcd StatefulSet mounts, under `dir`: a new CA, a member
- * certificate it signed (memberCertificateNames, plus `ips`), an ES256 JWT key pair. Each Secret's
- * folder holds the keys the pod's volumes list: tls.crt / tls.key / ca.crt (kubernetes.io/tls with
- * the CA, as cert-manager writes it) and jwt.key / jwt.pub.
- */
-export function makeMemberSecrets(dir: string, stack: DeclaredMembers, ips: readonly string[]): MemberSecrets {
-  const ca = newCertificateAuthority(path.join(dir, "ca"), "apisix-etcd test CA");
-  const declared = memberCertificateNames(stack);
-  const member = issueCertificate(ca, path.join(dir, "member"), { dnsNames: declared.dnsNames, ips: [...declared.ips, ...ips] });
-  const jwt = ecKeyPair();
-  const files: Record<string, string> = {
-    "tls.crt": member.cert,
-    "tls.key": member.key,
-    "ca.crt": ca.cert,
-    "jwt.key": writeFile(path.join(dir, "jwt", "jwt.key"), jwt.privateKey),
-    "jwt.pub": writeFile(path.join(dir, "jwt", "jwt.pub"), jwt.publicKey),
-  };
-  return { secrets: secretFolders(path.join(dir, "secrets"), stack, files), ca, member, files };
-}
-
-/**
- * One folder per Secret the etcd StatefulSet's pod projects, holding the keys its volumes list, each
- * a copy of `files[key]`; throws on a key it has no file for or a volume that lists no items.
- */
-export function secretFolders(dir: string, stack: DeclaredMembers, files: Readonly<Record<string, string>>): SecretStandIns {
-  const statefulSets = stack.manifests.filter((m) => m.kind === "StatefulSet");
-  if (statefulSets.length !== 1) throw new Error(`expected one StatefulSet, found ${statefulSets.length}`);
-  const volumes: PodVolume[] = statefulSets[0].spec.template.spec.volumes ?? [];
-  const secrets: Record<string, string> = {};
-  for (const volume of volumes.filter((v) => v.secret?.secretName !== undefined)) {
-    const secretName = volume.secret!.secretName!;
-    if (!volume.secret!.items) throw new Error(`volume "${volume.name}" lists no items: which keys Secret ${secretName} holds is not known here`);
-    const folder = path.join(dir, secretName);
-    for (const { key } of volume.secret!.items) {
-      if (files[key] === undefined) throw new Error(`Secret ${secretName} key ${key}: no stand-in file`);
-      mkdirSync(folder, { recursive: true });
-      copyFileSync(files[key], path.join(folder, key));
-    }
-    secrets[secretName] = folder;
-  }
-  return secrets;
-}
-
-/**
- * `<secret>/<key>` -> value, for pod-steps' `secretKeyRefs`: the users' Secrets as the stack generates
+ * `<secret>/<key>` -> value: the users' Secrets as the stack generates
  * them (letters and digits), each user name the one the auth bootstrap Job gives that password.
  */
 export const USER_SECRET_KEY_REFS: Readonly<Record<string, string>> = Object.fromEntries(
