@@ -62,10 +62,11 @@ export class MemberCluster {
 
 /**
  * Polls the member list through `members` every 100 ms until stopped and records what must never be:
- * two learners at once, and a member voting under a registration that never started.
+ * two learners at once, and a learner whose pod is Ready (the client Service would route to it, and a
+ * learner refuses clients and the membership calls).
  */
 export class MembershipWatch {
-    readonly violations: string[] = [];
+    private readonly found = new Set<string>();
     readonly seen: EtcdMember[][] = [];
     private stopped = false;
     private readonly loop: Promise<void>;
@@ -78,12 +79,23 @@ export class MembershipWatch {
                     if (!list) continue;
                     this.seen.push(list);
                     const learners = list.filter((m) => m.isLearner);
-                    if (learners.length > 1) this.violations.push(`two learners: ${learners.map((m) => m.id).join(", ")}`);
+                    if (learners.length > 1) this.found.add(`two learners: ${learners.map((m) => m.id).join(", ")}`);
+                    for (const learner of learners) {
+                        // An unstarted learner has no name yet: its pod's is the first label of its peer URL's host.
+                        const name = learner.name || new URL(learner.peerURLs[0]).hostname.split(".")[0];
+                        const pod = members.sandbox.pods.filter((p) => p.name === name).pop();
+                        if (pod?.ready) this.found.add(`learner ${learner.id} (${name}) has a Ready pod`);
+                    }
                     break;
                 }
                 await new Promise((resolve) => setTimeout(resolve, 100));
             }
         })();
+    }
+
+    /** Each violation seen, once. */
+    get violations(): string[] {
+        return [...this.found];
     }
 
     async stop(): Promise<string[]> {

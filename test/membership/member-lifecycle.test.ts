@@ -1,9 +1,8 @@
 // Members that manage their own membership, run as the rendered prod pods in the pod sandbox: a first
 // deploy bootstraps the cluster (the first member founds it, the others join one learner at a time);
 // members restart on their own data under the same IDs, one or all at once; a member whose volume is
-// lost rejoins under a new ID as a learner and is promoted once in sync. Never two learners. (A member killed
-// between membership steps, after its old registration was removed, after its add, or as a learner, did not
-// converge reliably here: it sometimes stayed an unpromoted learner. Open in issue 13.)
+// lost rejoins under a new ID as a learner and is promoted once in sync. Never two learners, never a learner
+// behind the client Service. (A member killed between its membership steps: member-crash.test.ts.)
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { MemberPods } from "../pod-sandbox/member-pods";
