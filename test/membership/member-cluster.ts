@@ -1,25 +1,35 @@
 // A rendered stack's members run in the pod sandbox for the membership tests: the StatefulSet at any
 // replica count (a change of `replicas` changes nothing else of it: components/etcd/cluster.test.ts), its
 // scale-down Job, a watch on the membership for what must never happen, and what the members' steps said.
-import { findManifest, renderedPlan, type PlanJson, type RenderedManifest } from "../rendered-plan";
+import { findManifest, renderedPlan, type RenderedManifest } from "../rendered-plan";
+import { declareStacks, type StackVariant } from "../stack-under-mocks";
 import { MemberPods } from "../pod-sandbox/member-pods";
 import { PodSandbox, type StatefulSetPods } from "../pod-sandbox/pod-sandbox";
 import { stackSecrets } from "../pod-sandbox/sandbox-secrets";
 import type { EtcdMember } from "../etcd/etcd-client";
 import { waitFor } from "../etcd/wait";
 
+/** The resources a stack declares, as firstDeploy and the Secrets read them (plan.json's or a stack declared under mocks). */
+type DeclaredPlan = Parameters<MemberPods["firstDeploy"]>[0];
+
 export class MemberCluster {
     private constructor(
         readonly sandbox: PodSandbox,
         readonly manifests: readonly RenderedManifest[],
-        readonly plan: PlanJson,
+        readonly plan: DeclaredPlan,
+        /** PEM of the CA of the members' certificate (the test's clients trust it when clients use https). */
+        readonly caCert: string,
     ) {}
 
-    /** A sandbox for `stack`'s rendered manifests, with the Secrets the stack would generate. */
-    static async create(stack = "prod"): Promise<MemberCluster> {
-        const { manifests, plan } = renderedPlan(stack);
-        const sandbox = await PodSandbox.create({ manifests, secrets: stackSecrets({ manifests, resources: plan.resources }).secrets });
-        return new MemberCluster(sandbox, manifests, plan);
+    /**
+     * A sandbox for a stack's manifests, with the Secrets the stack would generate: `stack` names a stack the
+     * plan CLI renders (default prod), or is a stack file with changed keys, declared under mocks.
+     */
+    static async create(stack: string | StackVariant = "prod"): Promise<MemberCluster> {
+        const { manifests, plan } = typeof stack === "string" ? renderedPlan(stack) : await declaredPlan(stack);
+        const { secrets, caCert } = stackSecrets({ manifests, resources: plan.resources });
+        const sandbox = await PodSandbox.create({ manifests, secrets });
+        return new MemberCluster(sandbox, manifests, plan, caCert);
     }
 
     get statefulSetManifest(): RenderedManifest {
@@ -30,7 +40,9 @@ export class MemberCluster {
     at(replicas: number): { pods: StatefulSetPods; members: MemberPods } {
         const manifest = this.statefulSetManifest;
         const pods = this.sandbox.statefulSet({ ...manifest, spec: { ...manifest.spec, replicas } });
-        return { pods, members: new MemberPods(this.sandbox, pods) };
+        const config = String(findManifest(this.manifests, "ConfigMap", "apisix-etcd-config").data["etcd.yaml"]);
+        const httpsClients = /^advertise-client-urls: "?https:/m.test(config);
+        return { pods, members: new MemberPods(this.sandbox, pods, httpsClients ? { ca: this.caCert } : {}) };
     }
 
     /** Runs the rendered scale-down Job (what `pulumi up` does before it changes the StatefulSet). */
@@ -58,6 +70,13 @@ export class MemberCluster {
     async close(): Promise<void> {
         await this.sandbox.close();
     }
+}
+
+/** What `variant` declares under mocks; fails with the program's error. */
+async function declaredPlan(variant: StackVariant): Promise<{ manifests: RenderedManifest[]; plan: DeclaredPlan }> {
+    const [stack] = await declareStacks([variant]);
+    if (stack.error) throw new Error(`${variant.stackFile} with ${JSON.stringify(variant.changes ?? {})}: ${stack.error}`);
+    return { manifests: stack.manifests, plan: { resources: stack.resources } };
 }
 
 /**

@@ -1,0 +1,77 @@
+// The dev stack (Pulumi.dev.yaml: one member, https clients) as its rendered pods run in the pod sandbox:
+// a first deploy founds a cluster of one voting member; pods 1 and 2 join it one learner at a time
+// (as `replicas: 3` would start them); then `replicas: 1` again, which runs the dev stack's rendered
+// scale-down Job first: it removes members 2 and 1 while their pods still run, quorum held throughout.
+import type { MemberPods } from "../pod-sandbox/member-pods";
+import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
+import { MemberCluster, MembershipWatch, waitVoting } from "./member-cluster";
+
+jest.setTimeout(120_000);
+
+const WAIT_MS = 45_000;
+const names = (count: number) => Array.from({ length: count }, (_, i) => `apisix-etcd-${i}`);
+
+let cluster: MemberCluster;
+let one: { pods: StatefulSetPods; members: MemberPods };
+let three: { pods: StatefulSetPods; members: MemberPods };
+let watch: MembershipWatch;
+
+beforeAll(async () => {
+    cluster = await MemberCluster.create({ stackFile: "Pulumi.dev.yaml", stack: "dev" });
+    one = cluster.at(1);
+    three = cluster.at(3);
+    watch = new MembershipWatch(three.members);
+});
+
+afterAll(async () => {
+    await watch?.stop();
+    await cluster?.close();
+});
+
+describe("a 1-member dev stack", () => {
+    test("is rendered with one replica and a scale-down Job for 1", () => {
+        expect(cluster.statefulSetManifest.spec.replicas).toBe(1);
+        const job = cluster.manifests.find((m) => m.kind === "Job" && m.metadata.name === "apisix-etcd-scale-down")!;
+        expect(job.spec.template.spec.containers[0].env).toContainEqual({ name: "REPLICAS", value: "1" });
+    });
+
+    test("its first deploy founds a cluster of one voting member", async () => {
+        await one.members.firstDeploy(cluster.plan, WAIT_MS);
+        const [member] = await waitVoting(one.members, names(1), WAIT_MS);
+        expect(member.clientURLs).toEqual(["https://apisix-etcd-0.apisix-etcd-headless.etcd.svc.cluster.local:2379"]);
+        expect(cluster.stepLog("apisix-etcd-0")).toMatch(/founding a new cluster with token apisix-etcd-[0-9a-f]{16}/);
+        for (let i = 0; i < 10; i++) await one.members.client(0).put(`/dev/${i}`, `v${i}`);
+    });
+
+    test("grown to three: the new pods join one learner at a time and are promoted", async () => {
+        await Promise.all([three.pods.startPod(1), three.pods.startPod(2)]);
+        await waitVoting(three.members, names(3), WAIT_MS);
+        for (const name of names(3).slice(1)) expect(cluster.stepLog(name)).toMatch(/added as learner \d+; initial cluster /);
+        for (const copy of await Promise.all([0, 1, 2].map((o) => three.members.client(o).getPrefix("/dev/")))) expect(copy.size).toBe(10);
+    });
+
+    test("3 -> 1: the rendered Job removes members 2 and 1 while their pods run, quorum held; member 0 keeps running", async () => {
+        const before = three.pods.pod(0).containerStatuses().find((c) => c.name === "etcd")!;
+        let lostQuorum = 0;
+        let polling = true;
+        const poll = (async () => {
+            while (polling) {
+                if (!(await three.members.client(0).health().catch(() => false))) lostQuorum++;
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        })();
+        const job = await cluster.scaleDown(WAIT_MS);
+        expect(job.succeeded).toBe(true);
+        expect(job.log).toMatch(/removed member apisix-etcd-2 \(\d+\): ordinal 2 is beyond replicas 1\n.*removed member apisix-etcd-1 \(\d+\): ordinal 1/s);
+        expect(three.pods.pod(1).running && three.pods.pod(2).running).toBe(true);
+        await Promise.all([three.pods.deletePod(2), three.pods.deletePod(1)]);
+        await waitVoting(one.members, names(1), WAIT_MS);
+        polling = false;
+        await poll;
+        expect(lostQuorum).toBe(0);
+        const after = three.pods.pod(0).containerStatuses().find((c) => c.name === "etcd")!;
+        expect({ pid: after.pid, restarts: after.restarts }).toEqual({ pid: before.pid, restarts: before.restarts });
+        expect((await one.members.client(0).getPrefix("/dev/")).size).toBe(10);
+        expect(await watch.stop()).toEqual([]);
+    });
+});
