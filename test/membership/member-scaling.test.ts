@@ -2,8 +2,8 @@
 // grows one learner at a time and promotes each once in sync; 5 -> 3 runs the rendered scale-down Job
 // first (as the StatefulSet depends on it), which removes members 4 and 3 before their pods go, so
 // quorum never rests on a pod being deleted; the members that stay are never restarted. Growing again
-// onto the claims the scale-down kept starts the new members afresh. And a member with an empty data dir
-// that finds no cluster while one was founded waits and never founds a second one.
+// onto the claims the scale-down kept starts the new members afresh. (No second cluster, ever:
+// member-no-second-cluster.test.ts.)
 import type { MemberPods } from "../pod-sandbox/member-pods";
 import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
 import { waitFor } from "../etcd/wait";
@@ -96,29 +96,5 @@ describe("replicas 3 -> 5 -> 3", () => {
         for (const name of ["apisix-etcd-3", "apisix-etcd-4"]) {
             expect(cluster.stepLog(name)).toMatch(/moved \/var\/lib\/etcd\/data\/member aside to .*: the cluster no longer lists apisix-etcd-\d \(it was removed\)/);
         }
-    });
-});
-
-describe("no second cluster", () => {
-    test("a member with an empty data dir that finds no cluster after it was founded waits, saying why, and founds nothing", async () => {
-        await five.pods.stopAll();
-        cluster.sandbox.deleteClaim(five.pods.claimName(0));
-        await five.pods.startPod(0);
-        await waitFor(
-            "apisix-etcd-0 saying why it waits",
-            async () => /the cluster was founded \(ConfigMap apisix-etcd-founded\) but no member answers .*: not founding another one/.test(cluster.stepLog("apisix-etcd-0")) || undefined,
-            { timeoutMs: WAIT_MS },
-        );
-        await new Promise((resolve) => setTimeout(resolve, 3000));
-        const pod = five.pods.pod(0);
-        expect(pod.containerStatuses().find((c) => c.name === "etcd")!.running).toBe(false);
-        expect(cluster.stepLog("apisix-etcd-0").match(/founding a new cluster/g)).toHaveLength(1); // the first deploy's only
-    });
-
-    test("once the others are back it joins their cluster as a learner instead", async () => {
-        await Promise.all([1, 2, 3, 4].map((ordinal) => five.pods.startPod(ordinal)));
-        await waitVoting(five.members, names(5), WAIT_MS);
-        expect(cluster.stepLog("apisix-etcd-0")).toMatch(/removed the old registration \d+ of apisix-etcd-0: its data is gone/);
-        for (const copy of await Promise.all([0, 4].map((o) => five.members.client(o).getPrefix("/scaling/")))) expect(copy.size).toBe(30);
     });
 });
