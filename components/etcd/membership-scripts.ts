@@ -21,7 +21,8 @@ import { ETCD_GATEWAY_FUNCTIONS } from "../access/etcd-gateway-script";
  *   random token, so its identity never collides with an older cluster's. Every other case waits, saying
  *   why, for WAIT_TIMEOUT seconds, then fails (the kubelet runs it again): never a second cluster.
  * MEMBERSHIP_SCRIPT (a container beside etcd) promotes the member once it is a learner in sync with the
- * leader, and corrects its registered peer URL (a migrated member keeps the one it had before).
+ * leader, and corrects its registered peer URL (a migrated member keeps the one it had before); each round
+ * (every 10 s once voting) it logs the counts of the registered members (MEMBERS_LINE): etcd exports none.
  * SCALE_DOWN_SCRIPT (a Job that `pulumi up` runs before the StatefulSet changes) removes the members
  * beyond REPLICAS ordinals of STATEFUL_SET, the highest first, leadership moved off each first, so a
  * member leaves the cluster before its pod goes and quorum never rests on a pod being deleted.
@@ -185,6 +186,12 @@ until attempt; do
 done
 `;
 
+/**
+ * The line the membership container logs each round, with the cluster's registered members, those voting,
+ * the learners and the registrations never started (no name yet): an RE2 pattern, anchored at the log's start.
+ */
+export const MEMBERS_LINE = "^[0-9TZ:-]+ membership [a-z0-9.-]+: members: registered=";
+
 export const MEMBERSHIP_SCRIPT = `set -eu
 log() { printf '%s membership %s: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$POD_NAME" "$*"; }
 fail() { log "FAILED: $*"; exit 1; }
@@ -203,12 +210,14 @@ state() {
     said=$1
   fi
 }
-# One round: promotes this member once it is a learner in sync, and corrects its registered peer URL.
-# Sets pause to the seconds until the next round.
+# One round: logs what the cluster registers (MEMBERS_LINE, one line a round: the alerts count them),
+# promotes this member once it is a learner in sync, and corrects its registered peer URL.
+# Sets pause to the seconds until the next round. Signs in once; call signs in again when the token ends.
 round() {
   pause=2
-  sign_in || { state "$reply"; return; }
+  [ -s "$tmp/header" ] || sign_in || { state "$reply"; return; }
   list_members || { state "cannot list the members at $ENDPOINT: $reply"; return; }
+  log "members: $(printf '%s' "$members" | jq -r '"registered=\\(length) voting=\\(map(select((.isLearner // false) | not)) | length) learners=\\(map(select(.isLearner // false)) | length) unstarted=\\(map(select((.name // "") == "")) | length)"')"
   mine=$(registrations_of_self "$members")
   [ "$(printf '%s' "$mine" | jq length)" = 1 ] || { state "not registered once in the cluster: $mine"; return; }
   id=$(printf '%s' "$mine" | jq -r '.[0].ID')
@@ -230,7 +239,7 @@ round() {
     return
   fi
   state "voting member $id"
-  pause=30
+  pause=10
 }
 while :; do
   round

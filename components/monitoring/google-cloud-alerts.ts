@@ -35,8 +35,25 @@ export function successMetricId(scope: { readonly clusterName: string; readonly 
     return `apisix-etcd/${scope.clusterName}/${scope.namespace}/${jobName}/succeeded`;
 }
 
+/** The id of the log-based metric counting the membership lines of the members of `statefulSetName` in `scope`. */
+export function membershipMetricId(scope: { readonly clusterName: string; readonly namespace: string }, statefulSetName: string): string {
+    return `apisix-etcd/${scope.clusterName}/${scope.namespace}/${statefulSetName}/membership-checks`;
+}
+
 /** A Logging query string literal. */
 const quoted = (text: string) => JSON.stringify(text);
+
+/** The Logging filter of the lines matching `line` of `container` in the pods whose names match `podPattern` (RE2) in `scope`. */
+function containerLines(scope: LogScope, namespace: string, podPattern: string, container: string, line: string): string {
+    return [
+        'resource.type="k8s_container"',
+        `resource.labels.cluster_name=${quoted(scope.clusterName)}`,
+        `resource.labels.namespace_name=${quoted(namespace)}`,
+        `resource.labels.pod_name=~${quoted(podPattern)}`,
+        `resource.labels.container_name=${quoted(container)}`,
+        `textPayload=~${quoted(line)}`,
+    ].join("\n");
+}
 
 /**
  * A counter of the success lines of the pods of the Job or CronJob `jobName` (pods `<jobName>-...`).
@@ -56,17 +73,42 @@ export function successLogMetric(
             project: scope.project,
             name: fields.apply(([namespace, job]) => successMetricId({ clusterName: scope.clusterName, namespace }, job)),
             description: pulumi.interpolate`Success lines of the pods of ${jobName} (apisix-etcd's alerts)`,
-            filter: fields.apply(([namespace, job, line]) =>
-                [
-                    'resource.type="k8s_container"',
-                    `resource.labels.cluster_name=${quoted(scope.clusterName)}`,
-                    `resource.labels.namespace_name=${quoted(namespace)}`,
-                    `resource.labels.pod_name=~${quoted(`^${job.replace(/\./g, "[.]")}-`)}`,
-                    `resource.labels.container_name=${quoted(log.container)}`,
-                    `textPayload=~${quoted(line)}`,
-                ].join("\n"),
-            ),
+            filter: fields.apply(([namespace, job, line]) => containerLines(scope, namespace, `^${job.replace(/\./g, "[.]")}-`, log.container, line)),
             metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" },
+        },
+        opts,
+    );
+}
+
+/** The counts a membership line names that its metric keeps as labels, each `<name>=<digits>` in the line. */
+export const MEMBERSHIP_COUNT_LABELS = ["registered", "unstarted"] as const;
+
+/**
+ * A counter of the lines `log` of the members of the StatefulSet `statefulSetName` (pods `<name>-<ordinal>`),
+ * labelled with the counts each names (MEMBERSHIP_COUNT_LABELS), so that an alert selects the lines by them.
+ */
+export function membershipLogMetric(
+    name: string,
+    scope: LogScope,
+    statefulSetName: pulumi.Input<string>,
+    log: SuccessLog,
+    opts: pulumi.CustomResourceOptions,
+): gcp.logging.Metric {
+    const fields = pulumi.all([scope.namespace, statefulSetName, log.line]);
+    return new gcp.logging.Metric(
+        name,
+        {
+            project: scope.project,
+            name: fields.apply(([namespace, statefulSet]) => membershipMetricId({ clusterName: scope.clusterName, namespace }, statefulSet)),
+            description: pulumi.interpolate`Membership lines of the members of ${statefulSetName}, by the counts they name (apisix-etcd's alerts)`,
+            filter: fields.apply(([namespace, statefulSet, line]) => containerLines(scope, namespace, `^${statefulSet.replace(/\./g, "[.]")}-[0-9]+$`, log.container, line)),
+            labelExtractors: Object.fromEntries(MEMBERSHIP_COUNT_LABELS.map((label) => [label, `REGEXP_EXTRACT(textPayload, ${quoted(` ${label}=([0-9]+)`)})`])),
+            metricDescriptor: {
+                metricKind: "DELTA",
+                valueType: "INT64",
+                unit: "1",
+                labels: MEMBERSHIP_COUNT_LABELS.map((key) => ({ key, valueType: "STRING", description: `The ${key} count the line names` })),
+            },
         },
         opts,
     );
