@@ -9,12 +9,11 @@
  *
  * Every wait is bounded; every process is stopped by pid (PodSandbox.close).
  */
-import { MemberCluster, waitVoting } from "../membership/member-cluster";
+import { MemberCluster, memberNames, waitVoting } from "../membership/member-cluster";
 import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
 import { waitFor } from "../etcd/wait";
 
 const WAIT_MS = 120_000;
-const names = (count: number) => Array.from({ length: count }, (_, i) => `apisix-etcd-${i}`);
 const now = () => Date.now();
 
 /** etcd restarts of the pods of `ordinals` now running. */
@@ -30,7 +29,7 @@ export async function membershipBench(options: { lostVolumeRounds?: number; keys
         const five = cluster.at(5);
         let started = now();
         await three.members.firstDeploy(cluster.plan, WAIT_MS);
-        await waitVoting(three.members, names(3), WAIT_MS);
+        await waitVoting(three.members, memberNames(3), WAIT_MS);
         const bootstrap = { members: 3, ms: now() - started, etcdRestarts: etcdRestarts(three.pods, [0, 1, 2]) };
 
         for (let i = 0; i < keys; i++) await three.members.client(0).put(`/bench/membership/${i}`, `value-${i}`);
@@ -47,7 +46,7 @@ export async function membershipBench(options: { lostVolumeRounds?: number; keys
                 const id = (await three.members.client(0).memberList()).find((m) => m.name === `apisix-etcd-${ordinal}`)?.id;
                 return (id !== undefined && id !== before) || undefined;
             }, { timeoutMs: WAIT_MS, intervalMs: 100 });
-            await waitVoting(three.members, names(3), WAIT_MS);
+            await waitVoting(three.members, memberNames(3), WAIT_MS);
             const votingMs = now() - started;
             await waitFor(`member ${ordinal} holds every key`, async () => (await three.members.client(ordinal).getPrefix("/bench/membership/")).size === keys, { timeoutMs: WAIT_MS, intervalMs: 100 });
             lostVolume.push({ ordinal, toVotingMs: votingMs, toEveryKeyMs: now() - started, etcdRestarts: etcdRestarts(three.pods, [ordinal]) });
@@ -55,7 +54,7 @@ export async function membershipBench(options: { lostVolumeRounds?: number; keys
 
         started = now();
         await Promise.all([five.pods.startPod(3), five.pods.startPod(4)]);
-        await waitVoting(five.members, names(5), WAIT_MS);
+        await waitVoting(five.members, memberNames(5), WAIT_MS);
         const grow = { from: 3, to: 5, ms: now() - started, etcdRestarts: etcdRestarts(five.pods, [3, 4]) };
 
         started = now();
@@ -63,7 +62,7 @@ export async function membershipBench(options: { lostVolumeRounds?: number; keys
         if (!job.succeeded) throw new Error(`the scale-down Job failed:\n${job.log}`);
         const jobMs = now() - started;
         await Promise.all([five.pods.deletePod(4), five.pods.deletePod(3)]);
-        await waitVoting(three.members, names(3), WAIT_MS);
+        await waitVoting(three.members, memberNames(3), WAIT_MS);
         const shrink = { from: 5, to: 3, ms: now() - started, scaleDownJobMs: jobMs };
 
         return { bootstrap, lostVolume, grow, shrink, keys };

@@ -1,12 +1,12 @@
 // The prod stack with `replicas: 5`, its rendered pods started together in the pod sandbox (a first
 // deploy): ordinal 0 founds the cluster, the four others join it one learner at a time, and each is
 // promoted once in sync. One cluster of five voting members; never two learners at once.
-import { MemberCluster, MembershipWatch, waitVoting } from "./member-cluster";
+import { MemberCluster, memberNames, MembershipWatch, waitVoting } from "./member-cluster";
 
 jest.setTimeout(150_000);
 
 const WAIT_MS = 90_000;
-const NAMES = Array.from({ length: 5 }, (_, i) => `apisix-etcd-${i}`);
+const NAMES = memberNames(5);
 
 let cluster: MemberCluster;
 

@@ -124,6 +124,42 @@ export class MembershipWatch {
     }
 }
 
+/** The pods of the stack's first `count` members. */
+export const memberNames = (count: number): string[] => Array.from({ length: count }, (_, i) => `apisix-etcd-${i}`);
+
+/** The peer URL the stack declares for the member of pod `pod` (prod's and dev's namespace `etcd`). */
+export const memberPeerUrl = (pod: string): string => `https://${pod}.apisix-etcd-headless.etcd.svc.cluster.local:2380`;
+
+/** Each running etcd container of `ordinals`: its pid and restarts (a restart changes either). */
+export const etcdProcesses = (pods: StatefulSetPods, ordinals: readonly number[]) =>
+    ordinals.map((ordinal) => {
+        const status = pods.pod(ordinal).containerStatuses().find((c) => c.name === "etcd")!;
+        return { ordinal, pid: status.pid, restarts: status.restarts };
+    });
+
+/** Polls /health of member `ordinal` every 100 ms until stopped, counting the polls without quorum. */
+export class QuorumWatch {
+    private lost = 0;
+    private stopped = false;
+    private readonly loop: Promise<void>;
+
+    constructor(members: MemberPods, ordinal = 0) {
+        this.loop = (async () => {
+            while (!this.stopped) {
+                if (!(await members.client(ordinal).health().catch(() => false))) this.lost++;
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        })();
+    }
+
+    /** Stops polling; the polls that found no quorum. */
+    async stop(): Promise<number> {
+        this.stopped = true;
+        await this.loop;
+        return this.lost;
+    }
+}
+
 /** Waits until the cluster lists exactly `names` as started voting members, no learner, and every member is healthy. */
 export async function waitVoting(members: MemberPods, names: readonly string[], timeoutMs: number): Promise<EtcdMember[]> {
     const list = await waitFor(

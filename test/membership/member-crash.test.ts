@@ -5,13 +5,12 @@
 import type { MemberPods } from "../pod-sandbox/member-pods";
 import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
 import { waitFor } from "../etcd/wait";
-import { MemberCluster, MembershipWatch, waitVoting } from "./member-cluster";
+import { MemberCluster, memberNames, memberPeerUrl, MembershipWatch, waitVoting } from "./member-cluster";
 
 jest.setTimeout(120_000);
 
 const WAIT_MS = 45_000;
-const NAMES = ["apisix-etcd-0", "apisix-etcd-1", "apisix-etcd-2"];
-const peerUrl = (pod: string) => `https://${pod}.apisix-etcd-headless.etcd.svc.cluster.local:2380`;
+const NAMES = memberNames(3);
 
 let cluster: MemberCluster;
 let pods: StatefulSetPods;
@@ -60,7 +59,7 @@ describe("killed between membership steps", () => {
         const client = cluster.sandbox.etcdClient(members.clientUrl(0));
         await waitFor("the removal of apisix-etcd-2", () => client.memberRemove(list.find((m) => m.name === "apisix-etcd-2")!.id).then(() => true), { timeoutMs: WAIT_MS, intervalMs: 500 });
         // etcd takes a member only once every voting member has been connected for 5 s: retry as the step does.
-        const added = await waitFor("a learner registration for apisix-etcd-2", () => client.memberAddLearner(peerUrl("apisix-etcd-2")), { timeoutMs: WAIT_MS, intervalMs: 500 });
+        const added = await waitFor("a learner registration for apisix-etcd-2", () => client.memberAddLearner(memberPeerUrl("apisix-etcd-2")), { timeoutMs: WAIT_MS, intervalMs: 500 });
         await pods.startPod(2);
         await converged(2);
         const after = await members.client(0).memberList();

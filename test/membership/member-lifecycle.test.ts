@@ -9,13 +9,12 @@ import type { MemberPods } from "../pod-sandbox/member-pods";
 import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
 import type { EtcdMember } from "../etcd/etcd-client";
 import { waitFor } from "../etcd/wait";
-import { MemberCluster, MembershipWatch, waitVoting } from "./member-cluster";
+import { MemberCluster, memberNames, memberPeerUrl, MembershipWatch, waitVoting } from "./member-cluster";
 
 jest.setTimeout(120_000);
 
 const WAIT_MS = 45_000;
-const NAMES = ["apisix-etcd-0", "apisix-etcd-1", "apisix-etcd-2"];
-const peerUrl = (pod: string) => `https://${pod}.apisix-etcd-headless.etcd.svc.cluster.local:2380`;
+const NAMES = memberNames(3);
 
 let cluster: MemberCluster;
 let pods: StatefulSetPods;
@@ -52,7 +51,7 @@ afterAll(async () => {
 describe("a first deploy", () => {
     test("forms one cluster of the three pods, every member voting, by their DNS peer URLs", async () => {
         expect(founded.map((m) => m.name).sort()).toEqual(NAMES);
-        for (const member of founded) expect(member.peerURLs).toEqual([peerUrl(member.name)]);
+        for (const member of founded) expect(member.peerURLs).toEqual([memberPeerUrl(member.name)]);
         // One cluster: every member lists the same three IDs.
         const views = await Promise.all(members.ordinals.map(async (o) => (await members.client(o).memberList()).map((m) => m.id).sort().join(",")));
         expect(new Set(views)).toEqual(new Set([founded.map((m) => m.id).sort().join(",")]));

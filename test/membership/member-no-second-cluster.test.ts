@@ -2,12 +2,12 @@
 // (the ConfigMap apisix-etcd-founded exists), a member with an empty data dir that finds no member
 // answering waits, saying why, and founds nothing; once the others are back it joins their cluster.
 import { waitFor } from "../etcd/wait";
-import { MemberCluster, waitVoting } from "./member-cluster";
+import { MemberCluster, memberNames, waitVoting } from "./member-cluster";
 
 jest.setTimeout(120_000);
 
 const WAIT_MS = 45_000;
-const NAMES = ["apisix-etcd-0", "apisix-etcd-1", "apisix-etcd-2"];
+const NAMES = memberNames(3);
 
 let cluster: MemberCluster;
 let three: ReturnType<MemberCluster["at"]>;
