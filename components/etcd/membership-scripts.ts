@@ -288,7 +288,16 @@ while :; do
       log "could not move leadership off $3 first (\${reply:-no other voting member}); removing it as leader"
     fi
   fi
-  call cluster/member/remove "{\\"ID\\":\\"$2\\"}" || fail "cannot remove member $3 ($2): $reply"
+  # etcd refuses a removal while a member has been connected for less than 5 s ("unhealthy cluster"), and the
+  # member that answers may be the one removed ("server stopped"): look again, within WAIT_TIMEOUT.
+  until call cluster/member/remove "{\\"ID\\":\\"$2\\"}"; do
+    refused=$reply
+    list_members || fail "cannot list the members at $ENDPOINT: $reply"
+    [ -n "$(printf '%s' "$members" | jq -r --arg id "$2" '.[] | select(.ID == $id) | .ID')" ] || break
+    [ "$(date +%s)" -lt "$deadline" ] || fail "cannot remove member $3 ($2) within \${WAIT_TIMEOUT}s: $refused"
+    log "member $3 ($2) not removed yet, trying again: $refused"
+    sleep 1
+  done
   log "removed member $3 ($2): ordinal $1 is beyond replicas $REPLICAS"
   removed=$((removed + 1))
 done

@@ -94,6 +94,8 @@ export class MembershipWatch {
         this.loop = (async () => {
             while (!this.stopped) {
                 for (const ordinal of members.running()) {
+                    // Ready before and after the list: a learner in it was Ready meanwhile (not just promoted since).
+                    const readyBefore = new Set(members.sandbox.pods.filter((p) => p.ready).map((p) => p.name));
                     const list = await members.client(ordinal).memberList().catch(() => undefined);
                     if (!list) continue;
                     this.seen.push(list);
@@ -103,7 +105,7 @@ export class MembershipWatch {
                         // An unstarted learner has no name yet: its pod's is the first label of its peer URL's host.
                         const name = learner.name || new URL(learner.peerURLs[0]).hostname.split(".")[0];
                         const pod = members.sandbox.pods.filter((p) => p.name === name).pop();
-                        if (pod?.ready) this.found.add(`learner ${learner.id} (${name}) has a Ready pod`);
+                        if (pod?.ready && readyBefore.has(name)) this.found.add(`learner ${learner.id} (${name}) has a Ready pod`);
                     }
                     break;
                 }
@@ -175,7 +177,22 @@ export async function waitVoting(members: MemberPods, names: readonly string[], 
             throw new Error("no running member answers");
         },
         { timeoutMs, intervalMs: 200 },
-    );
+    ).catch((error) => {
+        throw new Error(`${(error as Error).message}\nthe membership steps' last lines:\n${stepTails(members)}`, { cause: error });
+    });
     await members.waitHealthy(timeoutMs);
     return list;
+}
+
+/** The last lines of each running member's member-join step and membership container, with their restarts. */
+export function stepTails(members: MemberPods, lines = 6): string {
+    return members
+        .running()
+        .map((ordinal) => {
+            const pod = members.statefulSet.pod(ordinal);
+            const tail = (container: string) => pod.logs(container).trimEnd().split("\n").slice(-lines).join("\n");
+            const restarts = pod.containerStatuses().map((c) => `${c.name}:${c.restarts}`).join(" ");
+            return `--- ${pod.name} (restarts ${restarts}):\n${tail("member-join")}\n${tail("membership")}`;
+        })
+        .join("\n");
 }

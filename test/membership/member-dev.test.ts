@@ -7,7 +7,7 @@
 import type { MemberPods } from "../pod-sandbox/member-pods";
 import { waitFor } from "../etcd/wait";
 import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
-import { etcdProcesses, MemberCluster, memberNames, memberPeerUrl, MembershipWatch, QuorumWatch, waitVoting } from "./member-cluster";
+import { etcdProcesses, MemberCluster, memberNames, memberPeerUrl, MembershipWatch, QuorumWatch, stepTails, waitVoting } from "./member-cluster";
 
 jest.setTimeout(120_000);
 
@@ -82,7 +82,9 @@ describe("a 1-member dev stack", () => {
             "apisix-etcd-0's membership line counting the unstarted learner",
             async () => one.pods.pod(0).logs("membership").split("\n").filter((line) => pattern("textPayload").test(line)).map(labelsOf).find((labels) => labels.unstarted === "1"),
             { timeoutMs: 30_000, intervalMs: 500 },
-        );
+        ).catch((error) => {
+            throw new Error(`${(error as Error).message}\n${stepTails(one.members)}`, { cause: error });
+        });
         expect(counted).toEqual({ registered: "2", unstarted: "1" });
         expect(one.pods.pod(0).logs("membership")).toMatch(/members: registered=2 voting=1 learners=1 unstarted=1\n/);
     });
