@@ -9,7 +9,7 @@ import type { MemberPods } from "../pod-sandbox/member-pods";
 import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
 import type { EtcdMember } from "../etcd/etcd-client";
 import { waitFor } from "../etcd/wait";
-import { MemberCluster, memberNames, memberPeerUrl, MembershipWatch, waitVoting } from "./member-cluster";
+import { MemberCluster, memberNames, memberPeerUrl, MembershipWatch, stepTails, waitVoting } from "./member-cluster";
 
 jest.setTimeout(120_000);
 
@@ -113,7 +113,9 @@ describe("a lost volume", () => {
         await waitFor("apisix-etcd-2 under a new ID", async () => {
             const id = (await members.client(0).memberList()).find((m) => m.name === "apisix-etcd-2")?.id;
             return id !== undefined && id !== before["apisix-etcd-2"];
-        }, { timeoutMs: WAIT_MS });
+        }, { timeoutMs: WAIT_MS }).catch((error) => {
+            throw new Error(`${(error as Error).message}\n${stepTails(members)}`, { cause: error });
+        });
         const after = await waitVoting(members, NAMES, WAIT_MS);
         expect(idsByName(after)["apisix-etcd-0"]).toBe(before["apisix-etcd-0"]);
         expect(cluster.stepLog("apisix-etcd-2")).toMatch(new RegExp(`removed the old registration ${before["apisix-etcd-2"]} of apisix-etcd-2: its data is gone`));
