@@ -203,6 +203,7 @@ ENDPOINT=\${ENDPOINT%/}
 ${ETCD_GATEWAY_FUNCTIONS}${MEMBERSHIP_FUNCTIONS}trap 'exit 0' TERM INT
 
 said=""
+signed=""
 # Logs what it sees when that changes (not on every round).
 state() {
   if [ "$1" != "$said" ]; then
@@ -212,10 +213,11 @@ state() {
 }
 # One round: logs what the cluster registers (MEMBERS_LINE, one line a round: the alerts count them),
 # promotes this member once it is a learner in sync, and corrects its registered peer URL.
-# Sets pause to the seconds until the next round. Signs in once; call signs in again when the token ends.
+# Sets pause to the seconds until the next round. Signs in once (or learns that authentication is off);
+# call signs in again when the token ends or authentication is enabled.
 round() {
   pause=2
-  [ -s "$tmp/header" ] || sign_in || { state "$reply"; return; }
+  [ -n "$signed" ] || { sign_in && signed=1; } || { state "$reply"; return; }
   list_members || { state "cannot list the members at $ENDPOINT: $reply"; return; }
   log "members: $(printf '%s' "$members" | jq -r '"registered=\\(length) voting=\\(map(select((.isLearner // false) | not)) | length) learners=\\(map(select(.isLearner // false)) | length) unstarted=\\(map(select((.name // "") == "")) | length)"')"
   mine=$(registrations_of_self "$members")
