@@ -2,8 +2,8 @@
 // a first deploy founds a cluster of one voting member; pods 1 and 2 join it one learner at a time
 // (as `replicas: 3` would start them); then `replicas: 1` again, which runs the dev stack's rendered
 // scale-down Job first: it removes members 2 and 1 while their pods still run, quorum held throughout.
-// Then a learner registered by hand for a pod that does not exist: the membership container's next line
-// counts it, as the stack's log-based metric (its rendered filter and label extractors) reads it.
+// Before the growth, a learner registered by hand for a pod that does not exist: the membership container's
+// next line counts it, as the stack's log-based metric (its rendered filter and label extractors) reads it.
 import type { MemberPods } from "../pod-sandbox/member-pods";
 import { waitFor } from "../etcd/wait";
 import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
@@ -45,6 +45,32 @@ describe("a 1-member dev stack", () => {
         for (let i = 0; i < 10; i++) await one.members.client(0).put(`/dev/${i}`, `v${i}`);
     });
 
+    test("a member registered but never started shows in the membership line the log-based metric counts", async () => {
+        const metric = cluster.plan.resources.find((r) => r.type === "gcp:logging/metric:Metric" && String(r.inputs.name).endsWith("/membership-checks"))!;
+        const filter = String(metric.inputs.filter).split("\n");
+        const pattern = (field: string) => new RegExp(JSON.parse(filter.find((l) => l.startsWith(`${field}=~`))!.slice(field.length + 2)));
+        const extractors = metric.inputs.labelExtractors as Record<string, string>;
+        const labelsOf = (line: string) =>
+            Object.fromEntries(Object.entries(extractors).map(([label, extractor]) => [label, new RegExp(JSON.parse(/^REGEXP_EXTRACT\(textPayload, (".*")\)$/.exec(extractor)![1])).exec(line)?.[1]]));
+        expect(pattern("resource.labels.pod_name").test("apisix-etcd-0")).toBe(true);
+        expect(filter).toContain('resource.labels.container_name="membership"');
+
+        const client = cluster.sandbox.etcdClient(one.members.clientUrl(0, "https"), { tls: { ca: cluster.caCert } });
+        const id = await client.memberAddLearner(memberPeerUrl("apisix-etcd-1"));
+        const counted = await waitFor(
+            "apisix-etcd-0's membership line counting the unstarted learner",
+            async () => one.pods.pod(0).logs("membership").split("\n").filter((line) => pattern("textPayload").test(line)).map(labelsOf).find((labels) => labels.unstarted === "1"),
+            { timeoutMs: 30_000, intervalMs: 500 },
+        ).catch((error) => {
+            throw new Error(`${(error as Error).message}\n${stepTails(one.members)}`, { cause: error });
+        });
+        expect(counted).toEqual({ registered: "2", unstarted: "1" });
+        expect(one.pods.pod(0).logs("membership")).toMatch(/members: registered=2 voting=1 learners=1 unstarted=1\n/);
+        // Removed again, so that pod 1 can join: etcd takes one learner at a time.
+        await client.memberRemove(id);
+        await waitVoting(one.members, memberNames(1), WAIT_MS);
+    });
+
     test("grown to three: the new pods join one learner at a time and are promoted", async () => {
         await Promise.all([three.pods.startPod(1), three.pods.startPod(2)]);
         await waitVoting(three.members, memberNames(3), WAIT_MS);
@@ -65,27 +91,5 @@ describe("a 1-member dev stack", () => {
         expect(etcdProcesses(one.pods, [0])).toEqual(stayed);
         expect((await one.members.client(0).getPrefix("/dev/")).size).toBe(10);
         expect(await watch.stop()).toEqual([]);
-    });
-
-    test("a member registered but never started shows in the membership line the log-based metric counts", async () => {
-        const metric = cluster.plan.resources.find((r) => r.type === "gcp:logging/metric:Metric" && String(r.inputs.name).endsWith("/membership-checks"))!;
-        const filter = String(metric.inputs.filter).split("\n");
-        const pattern = (field: string) => new RegExp(JSON.parse(filter.find((l) => l.startsWith(`${field}=~`))!.slice(field.length + 2)));
-        const extractors = metric.inputs.labelExtractors as Record<string, string>;
-        const labelsOf = (line: string) =>
-            Object.fromEntries(Object.entries(extractors).map(([label, extractor]) => [label, new RegExp(JSON.parse(/^REGEXP_EXTRACT\(textPayload, (".*")\)$/.exec(extractor)![1])).exec(line)?.[1]]));
-        expect(pattern("resource.labels.pod_name").test("apisix-etcd-0")).toBe(true);
-        expect(filter).toContain('resource.labels.container_name="membership"');
-
-        await cluster.sandbox.etcdClient(one.members.clientUrl(0, "https"), { tls: { ca: cluster.caCert } }).memberAddLearner(memberPeerUrl("apisix-etcd-1"));
-        const counted = await waitFor(
-            "apisix-etcd-0's membership line counting the unstarted learner",
-            async () => one.pods.pod(0).logs("membership").split("\n").filter((line) => pattern("textPayload").test(line)).map(labelsOf).find((labels) => labels.unstarted === "1"),
-            { timeoutMs: 30_000, intervalMs: 500 },
-        ).catch((error) => {
-            throw new Error(`${(error as Error).message}\n${stepTails(one.members)}`, { cause: error });
-        });
-        expect(counted).toEqual({ registered: "2", unstarted: "1" });
-        expect(one.pods.pod(0).logs("membership")).toMatch(/members: registered=2 voting=1 learners=1 unstarted=1\n/);
     });
 });
