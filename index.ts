@@ -17,6 +17,7 @@ import {
     restoreSourceId,
     ScheduledVolumeSnapshots,
 } from "./components";
+import { MEMBERS_LINE } from "./components/etcd/membership-scripts";
 import { loadStackConfig } from "./stacks/load";
 
 /**
@@ -170,6 +171,8 @@ if (config.snapshots.enabled) {
  * `uploaded gs://<bucket>/<object> (<n> bytes)` once the verified snapshot is in the bucket
  * (components/backup/upload-script.ts), the auth bootstrap `done: ...` once etcd is as declared
  * (components/access/auth-bootstrap-script.ts). test/job-success-logs.test.ts holds them to the rendered jobs.
+ * The members' membership containers log the cluster's counts each round (MEMBERS_LINE; the sandbox's
+ * test/membership/member-dev.test.ts matches it on their real lines).
  */
 const backupUploadedLog = (bucketName: pulumi.Input<string>) => ({
     container: "upload",
@@ -243,6 +246,7 @@ if (config.monitoring.enabled) {
         authBootstrap: config.auth.enabled
             ? { cronJobName: AUTH_CRON_JOB, intervalSeconds: longestScheduleIntervalSeconds(config.auth.schedule), successLog: AUTH_CONVERGED_LOG }
             : undefined,
+        membershipLog: { container: "membership", line: MEMBERS_LINE },
         runbookBaseUrl: config.monitoring.runbookBaseUrl,
         instanceLabels: cluster.instanceLabels,
         labels: config.monitoring.labels,

@@ -55,8 +55,13 @@ export interface MemberPodArgs {
 
 /** Health of the local member only: no quorum needed, and a full disk (NOSPACE) is not a reason to restart. */
 const LOCAL_HEALTH = "/health?serializable=true&exclude=NOSPACE";
-/** The member is a voting part of a cluster with a leader and answers a linearizable read (a learner does not). */
-const CLUSTER_HEALTH = "/health?exclude=NOSPACE";
+/**
+ * Ready to serve clients: a voting member (etcd 3.5.19+ checks non_learner here; /health passes on a learner,
+ * which refuses clients' requests and the membership calls, "rpc not supported for learner", so the client
+ * Service must not route to it), with a leader, answering a linearizable read; NOSPACE is no reason (only
+ * the CORRUPT alarm counts here).
+ */
+const CLUSTER_READY = "/readyz";
 
 /** The membership steps are small shell scripts; /tmp is their HOME on the read-only root filesystem. */
 export const STEP_RESOURCES: ResourceRequirements = { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } };
@@ -156,7 +161,7 @@ export function memberPodTemplate(args: MemberPodArgs): PodTemplateSpec {
                     // the next member joins only once this one is ready (the Service answers through it).
                     startupProbe: probe(LOCAL_HEALTH, 1, 300),
                     livenessProbe: probe(LOCAL_HEALTH, 10, 6),
-                    readinessProbe: probe(CLUSTER_HEALTH, 2, 3),
+                    readinessProbe: probe(CLUSTER_READY, 2, 3),
                     resources: args.resources,
                     securityContext: restrictedContainerSecurityContext,
                     volumeMounts: [dataMount, { ...memberConfigMount, readOnly: true }, ...security.mounts],

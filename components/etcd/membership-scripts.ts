@@ -21,7 +21,8 @@ import { ETCD_GATEWAY_FUNCTIONS } from "../access/etcd-gateway-script";
  *   random token, so its identity never collides with an older cluster's. Every other case waits, saying
  *   why, for WAIT_TIMEOUT seconds, then fails (the kubelet runs it again): never a second cluster.
  * MEMBERSHIP_SCRIPT (a container beside etcd) promotes the member once it is a learner in sync with the
- * leader, and corrects its registered peer URL (a migrated member keeps the one it had before).
+ * leader, and corrects its registered peer URL (a migrated member keeps the one it had before); each round
+ * (every 10 s once voting) it logs the counts of the registered members (MEMBERS_LINE): etcd exports none.
  * SCALE_DOWN_SCRIPT (a Job that `pulumi up` runs before the StatefulSet changes) removes the members
  * beyond REPLICAS ordinals of STATEFUL_SET, the highest first, leadership moved off each first, so a
  * member leaves the cluster before its pod goes and quorum never rests on a pod being deleted.
@@ -185,6 +186,12 @@ until attempt; do
 done
 `;
 
+/**
+ * The line the membership container logs each round, with the cluster's registered members, those voting,
+ * the learners and the registrations never started (no name yet): an RE2 pattern, anchored at the log's start.
+ */
+export const MEMBERS_LINE = "^[0-9TZ:-]+ membership [a-z0-9.-]+: members: registered=";
+
 export const MEMBERSHIP_SCRIPT = `set -eu
 log() { printf '%s membership %s: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$POD_NAME" "$*"; }
 fail() { log "FAILED: $*"; exit 1; }
@@ -196,6 +203,7 @@ ENDPOINT=\${ENDPOINT%/}
 ${ETCD_GATEWAY_FUNCTIONS}${MEMBERSHIP_FUNCTIONS}trap 'exit 0' TERM INT
 
 said=""
+signed=""
 # Logs what it sees when that changes (not on every round).
 state() {
   if [ "$1" != "$said" ]; then
@@ -203,12 +211,15 @@ state() {
     said=$1
   fi
 }
-# One round: promotes this member once it is a learner in sync, and corrects its registered peer URL.
-# Sets pause to the seconds until the next round.
+# One round: logs what the cluster registers (MEMBERS_LINE, one line a round: the alerts count them),
+# promotes this member once it is a learner in sync, and corrects its registered peer URL.
+# Sets pause to the seconds until the next round. Signs in once (or learns that authentication is off);
+# call signs in again when the token ends or authentication is enabled.
 round() {
   pause=2
-  sign_in || { state "$reply"; return; }
+  [ -n "$signed" ] || { sign_in && signed=1; } || { state "$reply"; return; }
   list_members || { state "cannot list the members at $ENDPOINT: $reply"; return; }
+  log "members: $(printf '%s' "$members" | jq -r '"registered=\\(length) voting=\\(map(select((.isLearner // false) | not)) | length) learners=\\(map(select(.isLearner // false)) | length) unstarted=\\(map(select((.name // "") == "")) | length)"')"
   mine=$(registrations_of_self "$members")
   [ "$(printf '%s' "$mine" | jq length)" = 1 ] || { state "not registered once in the cluster: $mine"; return; }
   id=$(printf '%s' "$mine" | jq -r '.[0].ID')
@@ -230,7 +241,7 @@ round() {
     return
   fi
   state "voting member $id"
-  pause=30
+  pause=10
 }
 while :; do
   round
@@ -279,14 +290,16 @@ while :; do
       log "could not move leadership off $3 first (\${reply:-no other voting member}); removing it as leader"
     fi
   fi
-  if ! call cluster/member/remove "{\\"ID\\":\\"$2\\"}"; then
-    # Answered by the member being removed (the Service picks any), the call fails as that member stops
-    # ("server stopped") although the removal was committed: the cluster's list says which.
-    case $reply in *'server stopped'*) ;; *) fail "cannot remove member $3 ($2): $reply" ;; esac
-    failed=$reply
-    list_members || fail "cannot remove member $3 ($2): $failed; then cannot list the members: $reply"
-    [ "$(printf '%s' "$members" | jq --arg id "$2" '[.[] | select(.ID == $id)] | length')" = 0 ] || fail "cannot remove member $3 ($2): $failed"
-  fi
+  # etcd refuses a removal while a member has been connected for less than 5 s ("unhealthy cluster"), and the
+  # member that answers may be the one removed ("server stopped"): look again, within WAIT_TIMEOUT.
+  until call cluster/member/remove "{\\"ID\\":\\"$2\\"}"; do
+    refused=$reply
+    list_members || fail "cannot list the members at $ENDPOINT: $reply"
+    [ -n "$(printf '%s' "$members" | jq -r --arg id "$2" '.[] | select(.ID == $id) | .ID')" ] || break
+    [ "$(date +%s)" -lt "$deadline" ] || fail "cannot remove member $3 ($2) within \${WAIT_TIMEOUT}s: $refused"
+    log "member $3 ($2) not removed yet, trying again: $refused"
+    sleep 1
+  done
   log "removed member $3 ($2): ordinal $1 is beyond replicas $REPLICAS"
   removed=$((removed + 1))
 done

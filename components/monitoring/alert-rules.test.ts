@@ -8,7 +8,7 @@ import * as path from "path";
 import { OPERATOR_SCOPE, PROD_SCOPE } from "../../test/monitoring/alert-scope";
 import { readPromql } from "../../test/monitoring/promql";
 import { quorum } from "../etcd/cluster";
-import { AlertDefinition, AlertingRule, alertNamesOn, alertRuleGroups, alertsFor, AlertScope, ETCD_ALERTS, MetricSource, RULE_GROUP_NAMES } from "./alert-rules";
+import { AlertDefinition, AlertingRule, alertNamesOn, alertRuleGroups, alertsFor, AlertScope, ETCD_ALERTS, MEMBERSHIP_LOG_ALERTS, MetricSource, numbersAbove, RULE_GROUP_NAMES } from "./alert-rules";
 
 const SCOPES: [string, AlertScope][] = [
     ["on GKE (Google Cloud's metrics)", PROD_SCOPE],
@@ -26,19 +26,34 @@ function renderedRules(scope: AlertScope): { rule: AlertingRule; definition: Ale
     );
 }
 
-test("every alert is defined once per source, and each platform gets every alert once", () => {
+test("every alert is defined once per source, and each platform gets every alert once (the membership lines' only on Google Cloud)", () => {
     const keys = ETCD_ALERTS.map((d) => `${d.alert}/${d.source}`);
     expect(new Set(keys).size).toBe(keys.length);
     const names = [...new Set(ETCD_ALERTS.map((d) => d.alert))];
     for (const [, scope] of SCOPES) {
         const rendered = alertRuleGroups(scope).flatMap((g) => g.rules.map((r) => r.alert));
-        expect([...rendered].sort()).toEqual([...names].sort());
+        const expected = scope.platform.source === "google-cloud" ? names : names.filter((name) => !(MEMBERSHIP_LOG_ALERTS as readonly string[]).includes(name));
+        expect([...rendered].sort()).toEqual([...expected].sort());
     }
 });
 
-test("the platform's alerts are the same on both platforms: only their metrics differ", () => {
-    expect(alertNamesOn("google-cloud", ["backup", "authBootstrap"])).toEqual(alertNamesOn("kubernetes", ["backup", "authBootstrap"]));
-    expect(alertNamesOn("google-cloud", ["backup", "authBootstrap"])).toEqual(["EtcdVolumeNearlyFull", "EtcdBackupStale", "EtcdAuthConvergenceStale"]);
+test("the platform's alerts are the same on both platforms, but for those on the membership lines, which a Prometheus does not read", () => {
+    expect(alertNamesOn("google-cloud", ["backup", "authBootstrap"])).toEqual([...alertNamesOn("kubernetes", ["backup", "authBootstrap"]), ...MEMBERSHIP_LOG_ALERTS]);
+    expect(alertNamesOn("kubernetes", ["backup", "authBootstrap"])).toEqual(["EtcdVolumeNearlyFull", "EtcdBackupStale", "EtcdAuthConvergenceStale"]);
+});
+
+test.each([
+    [0, ["1", "9", "10", "123"], ["0"]],
+    [3, ["4", "9", "10", "42", "100"], ["0", "3", "03"]],
+    [9, ["10", "99", "100"], ["9", "1"]],
+    [12, ["13", "19", "20", "99", "130"], ["12", "11", "2", "1"]],
+    [19, ["20", "25"], ["19", "10"]],
+    [85, ["86", "89", "90", "99", "100"], ["85", "80", "9"]],
+    [98, ["99", "100"], ["98", "9"]],
+])("numbersAbove(%i), fully anchored as PromQL anchors it", (n, above, notAbove) => {
+    const pattern = new RegExp(`^(?:${numbersAbove(n)})$`);
+    for (const value of above) expect(pattern.test(value)).toBe(true);
+    for (const value of notAbove) expect(pattern.test(value)).toBe(false);
 });
 
 test("on GKE nothing reads kube-state-metrics or the kubelet, which GKE's managed collection does not feed", () => {

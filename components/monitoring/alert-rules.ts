@@ -64,6 +64,11 @@ export interface AlertScope {
     readonly backup?: WatchedCronJob;
     /** The auth bootstrap's CronJob; without it there is no auth convergence alert. */
     readonly authBootstrap?: WatchedCronJob;
+    /**
+     * On Google Cloud: the PromQL name of the log-based metric that counts the members' membership lines
+     * (labels `registered` and `unstarted`: the counts a line names).
+     */
+    readonly membershipChecks?: string;
     /** Where docs/runbooks.md is read; each alert links to `<runbookBaseUrl>#<alert name in lower case>`. */
     readonly runbookBaseUrl: string;
 }
@@ -178,6 +183,28 @@ function successMetricOf(key: CronJobKey, context: RuleContext): string {
     if (metric === undefined) throw new Error(`the alert needs the log-based metric of the ${key} CronJob's successes`);
     return metric;
 }
+
+/** The metric that counts the membership containers' lines, on Google Cloud. */
+function membershipChecksOf({ scope }: RuleContext): string {
+    if (scope.membershipChecks === undefined) throw new Error("the alert needs the log-based metric of the membership lines");
+    return scope.membershipChecks;
+}
+
+/** An RE2 pattern of the decimal numbers above `n` (a label value compared as a number). */
+export function numbersAbove(n: number): string {
+    if (!Number.isInteger(n) || n < 0 || n > 98) throw new Error(`numbersAbove takes a whole number from 0 to 98, got ${n}`);
+    const tens = Math.floor(n / 10);
+    const sameTens = n % 10 === 9 ? [] : [`${tens || ""}[${(n % 10) + 1}-9]`];
+    const moreTens = tens === 9 ? [] : [`[${tens + 1}-9][0-9]`];
+    return [...sameTens, ...moreTens, "[1-9][0-9][0-9]+"].join("|");
+}
+
+/**
+ * Alerts on what the cluster registers, which etcd exports no metric of: the membership container of each
+ * member logs the counts at each of its rounds (every 10 s), and Cloud Logging counts those lines by
+ * the counts they name. Only on Google Cloud: a Prometheus Operator's Prometheus reads no logs.
+ */
+export const MEMBERSHIP_LOG_ALERTS = ["EtcdMemberNeverStarted", "EtcdMembersBeyondReplicas"] as const;
 
 /** Time the job may take past its schedule, and the log-based metric to show it (Logging: up to 10 min). */
 const RUN_AND_REPORT_SECONDS = 15 * 60;
@@ -542,6 +569,34 @@ export const ETCD_ALERTS: readonly AlertDefinition[] = [
         summary: "etcd's users and passwords are not converged.",
         success: "converged the users",
         consequence: "After a restore or a password change, etcd may refuse APISIX or the jobs with the passwords of their Secrets.",
+    }),
+    define({
+        alert: "EtcdMemberNeverStarted",
+        severity: "warning",
+        // A joining member starts seconds after its registration; its pod may wait for a node a few minutes.
+        for: "15m",
+        thresholds: {},
+        source: "google-cloud",
+        expr: (_, context) =>
+            `sum by (cluster_name, namespace_name) (count_over_time(${membershipChecksOf(context)}{${googleCloudSelector(context.selectors.containers)}, unstarted!="0"}[2m])) > 0`,
+        summary: "An etcd member is registered but never started.",
+        description: () =>
+            "The cluster lists a member that was added and never started (the membership containers' lines say unstarted > 0): " +
+            "no other member can join meanwhile, and as a voting registration it counts towards the quorum without voting.",
+    }),
+    define({
+        alert: "EtcdMembersBeyondReplicas",
+        severity: "warning",
+        // Longer than a scale-down: the Job removes the members beyond replicas before the StatefulSet shrinks.
+        for: "15m",
+        thresholds: {},
+        source: "google-cloud",
+        expr: (_, context) =>
+            `sum by (cluster_name, namespace_name) (count_over_time(${membershipChecksOf(context)}{${googleCloudSelector(context.selectors.containers)}, registered=~${quote(numbersAbove(context.scope.replicas))}}[2m])) > 0`,
+        summary: "etcd registers more members than replicas.",
+        description: (_, { scope }) =>
+            `The cluster lists more than ${scope.replicas} members (the membership containers' lines): a member beyond replicas that was not removed counts towards the quorum, ` +
+            "so losing fewer pods than expected can stop writes.",
     }),
 ];
 

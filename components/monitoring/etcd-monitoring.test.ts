@@ -10,6 +10,7 @@ import { PROD_CLUSTER_ARGS } from "../../test/cluster-args";
 import { childrenOf, declareUnderMocks } from "../../test/component-mocks";
 import { OPERATOR_SCOPE, PROD_SCOPE } from "../../test/monitoring/alert-scope";
 import { EtcdCluster, EtcdClusterArgs } from "../etcd/cluster";
+import { MEMBERS_LINE } from "../etcd/membership-scripts";
 import { scheduledJobLabels } from "../scheduled-job";
 import { alertRuleGroups } from "./alert-rules";
 import { EtcdMonitoring, EtcdMonitoringArgs } from "./etcd-monitoring";
@@ -40,6 +41,7 @@ beforeAll(async () => {
                 successLog: { container: "upload", line: pulumi.output("^uploaded gs://apisix-prod-apisix-etcd-backups/etcd/") },
             },
             authBootstrap: { cronJobName: pulumi.output("apisix-etcd-auth"), intervalSeconds: 3600, successLog: { container: "auth", line: "^done: " } },
+            membershipLog: { container: "membership", line: MEMBERS_LINE },
             runbookBaseUrl: PROD_SCOPE.runbookBaseUrl,
             instanceLabels: cluster.instanceLabels,
         };
@@ -57,6 +59,7 @@ beforeAll(async () => {
             { runbookBaseUrl: "https://example.com/runbooks.md#etcd" },
             { googleCloud: undefined },
             { backup: { cronJobName: "apisix-etcd-backup", intervalSeconds: 3600 } },
+            { membershipLog: undefined },
         ];
         for (const [index, change] of invalid.entries()) {
             try {
@@ -83,7 +86,7 @@ const googleCloudOf = (component: string, type: string) =>
         .map((r) => r.inputs as any);
 
 describe("on GKE's managed Prometheus", () => {
-    test("declares a PodMonitoring and a Rules object in the members' namespace, two log-based metrics and three alert policies", () => {
+    test("declares a PodMonitoring and a Rules object in the members' namespace, three log-based metrics and five alert policies", () => {
         expect(objectsOf("gmp").map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
             "monitoring.googleapis.com/v1 PodMonitoring etcd/apisix-etcd",
             "monitoring.googleapis.com/v1 Rules etcd/apisix-etcd-alerts",
@@ -91,11 +94,14 @@ describe("on GKE's managed Prometheus", () => {
         expect(googleCloudOf("gmp", "gcp:logging/metric:Metric").map((m) => m.name)).toEqual([
             "apisix-etcd/apisix-prod/etcd/apisix-etcd-backup/succeeded",
             "apisix-etcd/apisix-prod/etcd/apisix-etcd-auth/succeeded",
+            "apisix-etcd/apisix-prod/etcd/apisix-etcd/membership-checks",
         ]);
         expect(googleCloudOf("gmp", "gcp:monitoring/alertPolicy:AlertPolicy").map((p) => p.displayName)).toEqual([
             "EtcdVolumeNearlyFull (apisix-prod/etcd)",
             "EtcdBackupStale (apisix-prod/etcd)",
             "EtcdAuthConvergenceStale (apisix-prod/etcd)",
+            "EtcdMemberNeverStarted (apisix-prod/etcd)",
+            "EtcdMembersBeyondReplicas (apisix-prod/etcd)",
         ]);
     });
 
@@ -104,7 +110,7 @@ describe("on GKE's managed Prometheus", () => {
     });
 
     test("each log-based metric counts the success lines of its job's container, in this cluster's namespace only", () => {
-        const [backup, auth] = googleCloudOf("gmp", "gcp:logging/metric:Metric");
+        const [backup, auth, membership] = googleCloudOf("gmp", "gcp:logging/metric:Metric");
         expect(backup.project).toBe("apisix-prod");
         expect(backup.filter.split("\n")).toEqual([
             'resource.type="k8s_container"',
@@ -116,6 +122,20 @@ describe("on GKE's managed Prometheus", () => {
         ]);
         expect(auth.filter).toContain('resource.labels.container_name="auth"\ntextPayload=~"^done: "');
         expect(backup.metricDescriptor).toEqual({ metricKind: "DELTA", valueType: "INT64", unit: "1" });
+        // The members' membership lines, labelled with the counts they name.
+        expect(membership.filter).toContain('resource.labels.pod_name=~"^apisix-etcd-[0-9]+$"\nresource.labels.container_name="membership"');
+        expect(membership.labelExtractors).toEqual({
+            registered: 'REGEXP_EXTRACT(textPayload, " registered=([0-9]+)")',
+            unstarted: 'REGEXP_EXTRACT(textPayload, " unstarted=([0-9]+)")',
+        });
+        expect(membership.metricDescriptor.labels.map((l: any) => `${l.key}:${l.valueType}`)).toEqual(["registered:STRING", "unstarted:STRING"]);
+    });
+
+    test("the alerts on the registered members select the membership lines by their counts; beyond replicas is a number above 3", () => {
+        const policies = googleCloudOf("gmp", "gcp:monitoring/alertPolicy:AlertPolicy");
+        const query = (alert: string) => policies.find((p) => p.displayName.startsWith(alert)).conditions[0].conditionPrometheusQueryLanguage.query;
+        expect(query("EtcdMemberNeverStarted")).toContain(`${PROD_SCOPE.membershipChecks}{monitored_resource="k8s_container", cluster_name="apisix-prod", namespace_name="etcd", unstarted!="0"}`);
+        expect(query("EtcdMembersBeyondReplicas")).toContain('registered=~"[4-9]|[1-9][0-9]|[1-9][0-9][0-9]+"');
     });
 
     test("each alert policy is the rendered rule: its PromQL, its `for` in seconds, its labels and runbook", () => {
@@ -229,7 +249,7 @@ test.each([
     const policies = googleCloudOf(component, "gcp:monitoring/alertPolicy:AlertPolicy").map((p) => p.conditions[0].conditionPrometheusQueryLanguage.alertRule);
     const alerts = [...ofKind(component, "Rules").spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert)), ...policies];
     expect(alerts).toEqual(alertRuleGroups(PROD_SCOPE).flatMap((g) => g.rules.map((r) => r.alert)).filter((name) => name !== alert));
-    expect(googleCloudOf(component, "gcp:logging/metric:Metric")).toHaveLength(1);
+    expect(googleCloudOf(component, "gcp:logging/metric:Metric")).toHaveLength(2);
 });
 
 test("refuses arguments that would monitor the wrong thing, or nothing", () => {
@@ -243,5 +263,6 @@ test("refuses arguments that would monitor the wrong thing, or nothing", () => {
         expect.stringContaining("without a fragment"),
         expect.stringContaining("flavor gmp needs googleCloud (the project and the GKE cluster's name)"),
         expect.stringContaining("backup.successLog must name the line its pods log on success"),
+        expect.stringContaining("membershipLog must name the line the membership containers log"),
     ]);
 });

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { alertNamesOn, alertRuleGroups, CRON_JOBS, PlatformMetrics, RULE_GROUP_NAMES, SCRAPE_INTERVAL } from "./alert-rules";
 import { MonitoringFlavor, rulesObjectType, scrapeObject } from "./collector-objects";
-import { alertPolicy, promqlMetricName, successLogMetric, SuccessLog, successMetricId } from "./google-cloud-alerts";
+import { alertPolicy, membershipLogMetric, membershipMetricId, promqlMetricName, successLogMetric, SuccessLog, successMetricId } from "./google-cloud-alerts";
 
 /** A CronJob of the stack whose successful runs an alert watches, and the longest time between two of its scheduled runs. */
 export interface MonitoredCronJob {
@@ -53,6 +53,11 @@ export interface EtcdMonitoringArgs {
     readonly backup?: MonitoredCronJob;
     /** The auth bootstrap's CronJob, if there is one. */
     readonly authBootstrap?: MonitoredCronJob;
+    /**
+     * The line the members' membership containers log each round with the cluster's counts (`registered=<n>`,
+     * `unstarted=<n>`): what the alerts on the registered members count on Google Cloud (flavor `gmp`, required there).
+     */
+    readonly membershipLog?: SuccessLog;
     /** Where docs/runbooks.md is read (a URL, or the path in this repository); alerts link to its sections. */
     readonly runbookBaseUrl: string;
     /** Labels that every object of the stack carries (EtcdCluster.instanceLabels). */
@@ -99,6 +104,10 @@ export class EtcdMonitoring extends pulumi.ComponentResource {
             }
         }
 
+        if (googleCloud && !args.membershipLog) {
+            throw new pulumi.ResourceError("membershipLog must name the line the membership containers log with the cluster's counts: flavor gmp counts it", this);
+        }
+
         const labels = { ...args.labels, ...args.instanceLabels, "app.kubernetes.io/component": "monitoring", "app.kubernetes.io/managed-by": "pulumi" };
         const scrape = scrapeObject(args.flavor, { podLabels: args.memberLabels, port: args.metricsPort, job: args.name, interval: SCRAPE_INTERVAL });
         new k8s.apiextensions.CustomResource(
@@ -119,6 +128,8 @@ export class EtcdMonitoring extends pulumi.ComponentResource {
                   ),
               )
             : [];
+        const membershipMetric =
+            googleCloud && membershipLogMetric(`${name}-membership-checks`, { ...googleCloud, namespace: args.namespace }, args.statefulSetName, args.membershipLog!, { parent: this });
         /** A watched CronJob as the rules read it, with the PromQL name of its success metric on Google Cloud. */
         const watchedCronJob = (namespace: string, cronJob: { cronJobName: string; intervalSeconds: number } | undefined) =>
             cronJob && {
@@ -139,6 +150,7 @@ export class EtcdMonitoring extends pulumi.ComponentResource {
                     platform,
                     backup: watchedCronJob(namespace, args.backup && { cronJobName: backupJob!, intervalSeconds: args.backup.intervalSeconds }),
                     authBootstrap: watchedCronJob(namespace, args.authBootstrap && { cronJobName: authJob!, intervalSeconds: args.authBootstrap.intervalSeconds }),
+                    membershipChecks: googleCloud && promqlMetricName(`logging.googleapis.com/user/${membershipMetricId({ clusterName: googleCloud.clusterName, namespace }, statefulSetName)}`),
                     runbookBaseUrl: args.runbookBaseUrl,
                 }),
             );
@@ -160,7 +172,7 @@ export class EtcdMonitoring extends pulumi.ComponentResource {
                     const group = all.find((g) => g.name === googleCloudGroup)!;
                     return { group, rule: group.rules.find((rule) => rule.alert === alert)! };
                 });
-                alertPolicy(`${name}-${alert}`, googleCloud.project, rendered, where, { parent: this, dependsOn: successMetrics });
+                alertPolicy(`${name}-${alert}`, googleCloud.project, rendered, where, { parent: this, dependsOn: [...successMetrics, ...(membershipMetric ? [membershipMetric] : [])] });
             }
         }
         this.registerOutputs({});

@@ -36,8 +36,60 @@ export function successMetricId(scope: { readonly clusterName: string; readonly 
     return `apisix-etcd/${scope.clusterName}/${scope.namespace}/${jobName}/succeeded`;
 }
 
+/** The id of the log-based metric counting the membership lines of the members of `statefulSetName` in `scope`. */
+export function membershipMetricId(scope: { readonly clusterName: string; readonly namespace: string }, statefulSetName: string): string {
+    return `apisix-etcd/${scope.clusterName}/${scope.namespace}/${statefulSetName}/membership-checks`;
+}
+
 /** A Logging query string literal. */
 const quoted = (text: string) => JSON.stringify(text);
+
+/** The Logging filter of the lines matching `line` of `container` in the pods whose names match `podPattern` (RE2) in `scope`. */
+function containerLines(scope: LogScope, namespace: string, podPattern: string, container: string, line: string): string {
+    return [
+        'resource.type="k8s_container"',
+        `resource.labels.cluster_name=${quoted(scope.clusterName)}`,
+        `resource.labels.namespace_name=${quoted(namespace)}`,
+        `resource.labels.pod_name=~${quoted(podPattern)}`,
+        `resource.labels.container_name=${quoted(container)}`,
+        `textPayload=~${quoted(line)}`,
+    ].join("\n");
+}
+
+/** What one counter of log lines counts: the lines `log` of the pods of a workload, by name (RE2) in a scope. */
+interface CountedLines {
+    readonly scope: LogScope;
+    readonly workload: pulumi.Input<string>;
+    readonly log: SuccessLog;
+    readonly id: (scope: { readonly clusterName: string; readonly namespace: string }, workload: string) => string;
+    readonly description: pulumi.Input<string>;
+    readonly podPattern: (workload: string) => string;
+}
+
+/** A DELTA counter of the lines, with `labels` extracted from each (`<label>=<digits>` in the line). */
+function lineCountMetric(name: string, lines: CountedLines, labels: readonly string[], opts: pulumi.CustomResourceOptions): logging.Metric {
+    const { scope, log } = lines;
+    const fields = pulumi.all([scope.namespace, lines.workload, log.line]);
+    return new logging.Metric(
+        name,
+        {
+            project: scope.project,
+            name: fields.apply(([namespace, workload]) => lines.id({ clusterName: scope.clusterName, namespace }, workload)),
+            description: lines.description,
+            filter: fields.apply(([namespace, workload, line]) => containerLines(scope, namespace, lines.podPattern(workload), log.container, line)),
+            ...(labels.length > 0 ? { labelExtractors: Object.fromEntries(labels.map((label) => [label, `REGEXP_EXTRACT(textPayload, ${quoted(` ${label}=([0-9]+)`)})`])) } : {}),
+            metricDescriptor: {
+                metricKind: "DELTA",
+                valueType: "INT64",
+                unit: "1",
+                ...(labels.length > 0 ? { labels: labels.map((key) => ({ key, valueType: "STRING", description: `The ${key} count the line names` })) } : {}),
+            },
+        },
+        opts,
+    );
+}
+
+const escapeDots = (name: string) => name.replace(/\./g, "[.]");
 
 /**
  * A counter of the success lines of the pods of the Job or CronJob `jobName` (pods `<jobName>-...`).
@@ -50,27 +102,27 @@ export function successLogMetric(
     log: SuccessLog,
     opts: pulumi.CustomResourceOptions,
 ): logging.Metric {
-    const fields = pulumi.all([scope.namespace, jobName, log.line]);
-    return new logging.Metric(
-        name,
-        {
-            project: scope.project,
-            name: fields.apply(([namespace, job]) => successMetricId({ clusterName: scope.clusterName, namespace }, job)),
-            description: pulumi.interpolate`Success lines of the pods of ${jobName} (apisix-etcd's alerts)`,
-            filter: fields.apply(([namespace, job, line]) =>
-                [
-                    'resource.type="k8s_container"',
-                    `resource.labels.cluster_name=${quoted(scope.clusterName)}`,
-                    `resource.labels.namespace_name=${quoted(namespace)}`,
-                    `resource.labels.pod_name=~${quoted(`^${job.replace(/\./g, "[.]")}-`)}`,
-                    `resource.labels.container_name=${quoted(log.container)}`,
-                    `textPayload=~${quoted(line)}`,
-                ].join("\n"),
-            ),
-            metricDescriptor: { metricKind: "DELTA", valueType: "INT64", unit: "1" },
-        },
-        opts,
-    );
+    const description = pulumi.interpolate`Success lines of the pods of ${jobName} (apisix-etcd's alerts)`;
+    return lineCountMetric(name, { scope, workload: jobName, log, id: successMetricId, description, podPattern: (job) => `^${escapeDots(job)}-` }, [], opts);
+}
+
+/** The counts a membership line names that its metric keeps as labels, each `<name>=<digits>` in the line. */
+export const MEMBERSHIP_COUNT_LABELS = ["registered", "unstarted"] as const;
+
+/**
+ * A counter of the lines `log` of the members of the StatefulSet `statefulSetName` (pods `<name>-<ordinal>`),
+ * labelled with the counts each names (MEMBERSHIP_COUNT_LABELS), so that an alert selects the lines by them.
+ */
+export function membershipLogMetric(
+    name: string,
+    scope: LogScope,
+    statefulSetName: pulumi.Input<string>,
+    log: SuccessLog,
+    opts: pulumi.CustomResourceOptions,
+): logging.Metric {
+    const description = pulumi.interpolate`Membership lines of the members of ${statefulSetName}, by the counts they name (apisix-etcd's alerts)`;
+    const podPattern = (statefulSet: string) => `^${escapeDots(statefulSet)}-[0-9]+$`;
+    return lineCountMetric(name, { scope, workload: statefulSetName, log, id: membershipMetricId, description, podPattern }, MEMBERSHIP_COUNT_LABELS, opts);
 }
 
 /** Seconds in a Prometheus duration as the rules write them ("10m", "375m", "6h"). */

@@ -4,6 +4,8 @@
  *  - backup-memory-bench.ts (`backupMemory`): the backup pod's peak memory on a database of more than 1 GiB,
  *  - fault-bench.ts (`faults`): faults of the rendered members as pods in the pod sandbox under a steady write load,
  *  - migration-bench.ts (`migration`): the in-place migration from the Bitnami member: write gap and watch continuity,
+ *  - membership-bench.ts (`membership`): the members' own membership in the pod sandbox: a bootstrap of 3, a lost
+ *    volume until N vote again, replicas 3 -> 5 and 5 -> 3,
  *  - plan-bench.ts (`plan`): wall time of `npm start` against loading the Pulumi SDKs, and their ratio.
  * `npm run bench -- backup backupMemory` runs only the parts named. Every process started is
  * stopped by pid before it exits, whatever happens (each sandbox is closed by its part).
@@ -15,6 +17,7 @@ import { backupBench } from "./backup-bench";
 import { backupMemoryBench } from "./backup-memory-bench";
 import { faultBench } from "./fault-bench";
 import { migrationBench } from "./migration-bench";
+import { membershipBench } from "./membership-bench";
 import { planBench } from "./plan-bench";
 
 const PARTS: Record<string, (work: string) => Promise<object> | object> = {
@@ -22,6 +25,7 @@ const PARTS: Record<string, (work: string) => Promise<object> | object> = {
     backupMemory: () => backupMemoryBench(),
     faults: () => faultBench(),
     migration: () => migrationBench(),
+    membership: () => membershipBench(),
     plan: (work) => planBench(work),
 };
 

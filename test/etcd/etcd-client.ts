@@ -179,6 +179,16 @@ export class EtcdClient {
     return status === 200 && parsed.health === "true";
   }
 
+  /** Registers a learner with `peerUrl` (what `etcdctl member add --learner` does); returns its ID. */
+  async memberAddLearner(peerUrl: string): Promise<string> {
+    const res = await this.post<{ member?: { ID?: string } }>("/v3/cluster/member/add", { peerURLs: [peerUrl], isLearner: true });
+    return res.member?.ID ?? "0";
+  }
+
+  async memberRemove(id: string): Promise<void> {
+    await this.post("/v3/cluster/member/remove", { ID: id });
+  }
+
   /** GET /version, which the client and the peer ports both serve: the server's and the cluster's version. */
   async version(): Promise<{ etcdserver: string; etcdcluster: string }> {
     const { status, body } = await this.request("GET", "/version");

@@ -1,22 +1,20 @@
 // Members that manage their own membership, run as the rendered prod pods in the pod sandbox: a first
 // deploy bootstraps the cluster (the first member founds it, the others join one learner at a time);
 // members restart on their own data under the same IDs, one or all at once; a member whose volume is
-// lost rejoins under a new ID as a learner and is promoted once in sync. Never two learners. (A member killed
-// between membership steps, after its old registration was removed, after its add, or as a learner, did not
-// converge reliably here: it sometimes stayed an unpromoted learner. Open in issue 13.)
+// lost rejoins under a new ID as a learner and is promoted once in sync. Never two learners, never a learner
+// behind the client Service. (A member killed between its membership steps: member-crash.test.ts.)
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { MemberPods } from "../pod-sandbox/member-pods";
 import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
 import type { EtcdMember } from "../etcd/etcd-client";
 import { waitFor } from "../etcd/wait";
-import { MemberCluster, MembershipWatch, waitVoting } from "./member-cluster";
+import { MemberCluster, memberNames, memberPeerUrl, MembershipWatch, stepTails, waitVoting } from "./member-cluster";
 
 jest.setTimeout(120_000);
 
 const WAIT_MS = 45_000;
-const NAMES = ["apisix-etcd-0", "apisix-etcd-1", "apisix-etcd-2"];
-const peerUrl = (pod: string) => `https://${pod}.apisix-etcd-headless.etcd.svc.cluster.local:2380`;
+const NAMES = memberNames(3);
 
 let cluster: MemberCluster;
 let pods: StatefulSetPods;
@@ -53,7 +51,7 @@ afterAll(async () => {
 describe("a first deploy", () => {
     test("forms one cluster of the three pods, every member voting, by their DNS peer URLs", async () => {
         expect(founded.map((m) => m.name).sort()).toEqual(NAMES);
-        for (const member of founded) expect(member.peerURLs).toEqual([peerUrl(member.name)]);
+        for (const member of founded) expect(member.peerURLs).toEqual([memberPeerUrl(member.name)]);
         // One cluster: every member lists the same three IDs.
         const views = await Promise.all(members.ordinals.map(async (o) => (await members.client(o).memberList()).map((m) => m.id).sort().join(",")));
         expect(new Set(views)).toEqual(new Set([founded.map((m) => m.id).sort().join(",")]));
@@ -115,7 +113,9 @@ describe("a lost volume", () => {
         await waitFor("apisix-etcd-2 under a new ID", async () => {
             const id = (await members.client(0).memberList()).find((m) => m.name === "apisix-etcd-2")?.id;
             return id !== undefined && id !== before["apisix-etcd-2"];
-        }, { timeoutMs: WAIT_MS });
+        }, { timeoutMs: WAIT_MS }).catch((error) => {
+            throw new Error(`${(error as Error).message}\n${stepTails(members)}`, { cause: error });
+        });
         const after = await waitVoting(members, NAMES, WAIT_MS);
         expect(idsByName(after)["apisix-etcd-0"]).toBe(before["apisix-etcd-0"]);
         expect(cluster.stepLog("apisix-etcd-2")).toMatch(new RegExp(`removed the old registration ${before["apisix-etcd-2"]} of apisix-etcd-2: its data is gone`));

@@ -2,35 +2,27 @@
 // grows one learner at a time and promotes each once in sync; 5 -> 3 runs the rendered scale-down Job
 // first (as the StatefulSet depends on it), which removes members 4 and 3 before their pods go, so
 // quorum never rests on a pod being deleted; the members that stay are never restarted. Growing again
-// onto the claims the scale-down kept starts the new members afresh. And a member with an empty data dir
-// that finds no cluster while one was founded waits and never founds a second one.
+// onto the claims the scale-down kept starts the new members afresh. (No second cluster, ever:
+// member-no-second-cluster.test.ts.)
 import type { MemberPods } from "../pod-sandbox/member-pods";
 import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
 import { waitFor } from "../etcd/wait";
-import { MemberCluster, MembershipWatch, waitVoting } from "./member-cluster";
+import { etcdProcesses, MemberCluster, memberNames, MembershipWatch, QuorumWatch, waitVoting } from "./member-cluster";
 
 jest.setTimeout(150_000);
 
 const WAIT_MS = 60_000;
-const names = (count: number) => Array.from({ length: count }, (_, i) => `apisix-etcd-${i}`);
 
 let cluster: MemberCluster;
 let three: { pods: StatefulSetPods; members: MemberPods };
 let five: { pods: StatefulSetPods; members: MemberPods };
-
-/** Each running etcd container of `ordinals`: its pid and restarts (a restart changes either). */
-const etcdProcesses = (pods: StatefulSetPods, ordinals: readonly number[]) =>
-    ordinals.map((ordinal) => {
-        const status = pods.pod(ordinal).containerStatuses().find((c) => c.name === "etcd")!;
-        return { ordinal, pid: status.pid, restarts: status.restarts };
-    });
 
 beforeAll(async () => {
     cluster = await MemberCluster.create();
     three = cluster.at(3);
     five = cluster.at(5);
     await three.members.firstDeploy(cluster.plan, WAIT_MS);
-    await waitVoting(three.members, names(3), WAIT_MS);
+    await waitVoting(three.members, memberNames(3), WAIT_MS);
     for (let i = 0; i < 30; i++) await three.members.client(0).put(`/scaling/${i}`, `v${i}`);
 });
 
@@ -46,7 +38,7 @@ describe("replicas 3 -> 5 -> 3", () => {
         const watch = new MembershipWatch(five.members);
         const started = Date.now();
         await Promise.all([five.pods.startPod(3), five.pods.startPod(4)]);
-        await waitVoting(five.members, names(5), WAIT_MS);
+        await waitVoting(five.members, memberNames(5), WAIT_MS);
         console.log(`3 -> 5: ${Date.now() - started} ms`);
         expect(await watch.stop()).toEqual([]);
         // At most one learner at a time, and each new member was a learner before it voted.
@@ -59,14 +51,7 @@ describe("replicas 3 -> 5 -> 3", () => {
     });
 
     test("5 -> 3: the scale-down Job removes 4 and 3 from the cluster while their pods still run; quorum holds throughout", async () => {
-        let lostQuorum = 0;
-        let polling = true;
-        const poll = (async () => {
-            while (polling) {
-                if (!(await three.members.client(0).health().catch(() => false))) lostQuorum++;
-                await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-        })();
+        const quorum = new QuorumWatch(three.members);
         const started = Date.now();
         const job = await cluster.scaleDown(WAIT_MS);
         expect(job.succeeded).toBe(true);
@@ -75,11 +60,9 @@ describe("replicas 3 -> 5 -> 3", () => {
         expect(five.pods.pod(3).running && five.pods.pod(4).running).toBe(true);
         // Then the StatefulSet controller deletes pods 4 and 3.
         await Promise.all([five.pods.deletePod(4), five.pods.deletePod(3)]);
-        await waitVoting(three.members, names(3), WAIT_MS);
+        await waitVoting(three.members, memberNames(3), WAIT_MS);
         console.log(`5 -> 3: ${Date.now() - started} ms`);
-        polling = false;
-        await poll;
-        expect(lostQuorum).toBe(0);
+        expect(await quorum.stop()).toBe(0);
         expect(etcdProcesses(three.pods, [0, 1, 2])).toEqual(stayed);
         for (const copy of await Promise.all([0, 1, 2].map((o) => three.members.client(o).getPrefix("/scaling/")))) expect(copy.size).toBe(30);
     });
@@ -92,33 +75,9 @@ describe("replicas 3 -> 5 -> 3", () => {
 
     test("3 -> 5 again onto the claims the scale-down kept: the removed members' data is set aside, they join afresh", async () => {
         await Promise.all([five.pods.startPod(3), five.pods.startPod(4)]);
-        await waitVoting(five.members, names(5), WAIT_MS);
+        await waitVoting(five.members, memberNames(5), WAIT_MS);
         for (const name of ["apisix-etcd-3", "apisix-etcd-4"]) {
             expect(cluster.stepLog(name)).toMatch(/moved \/var\/lib\/etcd\/data\/member aside to .*: the cluster no longer lists apisix-etcd-\d \(it was removed\)/);
         }
-    });
-});
-
-describe("no second cluster", () => {
-    test("a member with an empty data dir that finds no cluster after it was founded waits, saying why, and founds nothing", async () => {
-        await five.pods.stopAll();
-        cluster.sandbox.deleteClaim(five.pods.claimName(0));
-        await five.pods.startPod(0);
-        await waitFor(
-            "apisix-etcd-0 saying why it waits",
-            async () => /the cluster was founded \(ConfigMap apisix-etcd-founded\) but no member answers .*: not founding another one/.test(cluster.stepLog("apisix-etcd-0")) || undefined,
-            { timeoutMs: WAIT_MS },
-        );
-        await new Promise((resolve) => setTimeout(resolve, 3000));
-        const pod = five.pods.pod(0);
-        expect(pod.containerStatuses().find((c) => c.name === "etcd")!.running).toBe(false);
-        expect(cluster.stepLog("apisix-etcd-0").match(/founding a new cluster/g)).toHaveLength(1); // the first deploy's only
-    });
-
-    test("once the others are back it joins their cluster as a learner instead", async () => {
-        await Promise.all([1, 2, 3, 4].map((ordinal) => five.pods.startPod(ordinal)));
-        await waitVoting(five.members, names(5), WAIT_MS);
-        expect(cluster.stepLog("apisix-etcd-0")).toMatch(/removed the old registration \d+ of apisix-etcd-0: its data is gone/);
-        for (const copy of await Promise.all([0, 4].map((o) => five.members.client(o).getPrefix("/scaling/")))) expect(copy.size).toBe(30);
     });
 });

@@ -24,6 +24,7 @@ export const PROD_SCOPE: AlertScope = {
         intervalSeconds: 3600,
         successMetric: "logging_googleapis_com:user_apisix_etcd_apisix_prod_etcd_apisix_etcd_auth_succeeded",
     },
+    membershipChecks: "logging_googleapis_com:user_apisix_etcd_apisix_prod_etcd_apisix_etcd_membership_checks",
     runbookBaseUrl: "https://example.com/apisix-etcd/docs/runbooks.md",
 };
 
@@ -32,4 +33,5 @@ export const OPERATOR_SCOPE: AlertScope = {
     platform: { source: "kubernetes" },
     backup: { cronJobName: "apisix-etcd-backup", intervalSeconds: 6 * 3600 },
     authBootstrap: { cronJobName: "apisix-etcd-auth", intervalSeconds: 3600 },
+    membershipChecks: undefined,
 };

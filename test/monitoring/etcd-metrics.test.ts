@@ -39,6 +39,7 @@ const GOOGLE_CLOUD_METRICS: Readonly<Record<string, string>> = {
     "kubernetes_io:pod_volume_utilization": "GKE system metric kubernetes.io/pod/volume/utilization (k8s_pod; label volume_name)",
     [PROD_SCOPE.backup!.successMetric!]: "log-based metric: the backup's upload step's success lines",
     [PROD_SCOPE.authBootstrap!.successMetric!]: "log-based metric: the auth bootstrap's success lines",
+    [PROD_SCOPE.membershipChecks!]: "log-based metric: the members' membership lines, by the counts they name",
 };
 
 const WAIT_MS = 20_000;

@@ -1,0 +1,91 @@
+// A member killed between its membership steps, run as the rendered prod pods in the pod sandbox:
+// after its old registration was removed, after its learner was added and before etcd started, and as
+// a learner before its promotion. Each time it converges when it comes back: it is promoted, never two
+// learners at once, no stale or unstarted member left in the cluster.
+import type { MemberPods } from "../pod-sandbox/member-pods";
+import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
+import { waitFor } from "../etcd/wait";
+import { MemberCluster, memberNames, memberPeerUrl, MembershipWatch, waitVoting } from "./member-cluster";
+
+jest.setTimeout(120_000);
+
+const WAIT_MS = 45_000;
+const NAMES = memberNames(3);
+
+let cluster: MemberCluster;
+let pods: StatefulSetPods;
+let members: MemberPods;
+let watch: MembershipWatch;
+
+/** waitVoting, and on failure what the membership steps of `ordinal` said and how often they restarted. */
+async function converged(ordinal: number): Promise<void> {
+    await waitVoting(members, NAMES, WAIT_MS).catch((error) => {
+        const name = pods.podName(ordinal);
+        const restarts = cluster.sandbox.pods.filter((p) => p.name === name).map((p) => p.containerStatuses().map((c) => `${c.name}:${c.restarts}`).join(" "));
+        throw new Error(`${(error as Error).message}\nrestarts of ${name}: ${restarts.join(" | ")}\nsteps:\n${cluster.stepLog(name)}`, { cause: error });
+    });
+}
+
+beforeAll(async () => {
+    cluster = await MemberCluster.create();
+    ({ pods, members } = cluster.at(3));
+    watch = new MembershipWatch(members);
+    await members.firstDeploy(cluster.plan, WAIT_MS);
+    await waitVoting(members, NAMES, WAIT_MS);
+});
+
+afterAll(async () => {
+    await watch?.stop();
+    await cluster?.close();
+});
+
+describe("killed between membership steps", () => {
+    test("after its old registration was removed and before it was added again: it is added and promoted", async () => {
+        const list = await members.client(0).memberList();
+        await pods.killPod(1);
+        cluster.sandbox.deleteClaim(pods.claimName(1));
+        // The removal the member-join step makes first, then the pod dies: the next one finds no registration.
+        const client = cluster.sandbox.etcdClient(members.clientUrl(0));
+        await waitFor("the removal of apisix-etcd-1", () => client.memberRemove(list.find((m) => m.name === "apisix-etcd-1")!.id).then(() => true), { timeoutMs: WAIT_MS, intervalMs: 500 });
+        await pods.startPod(1);
+        await converged(1);
+        expect(cluster.stepLog("apisix-etcd-1")).toMatch(/added as learner \d+/);
+    });
+
+    test("after it was added and before etcd started: it starts with that registration, not a second one", async () => {
+        const list = await members.client(0).memberList();
+        await pods.killPod(2);
+        cluster.sandbox.deleteClaim(pods.claimName(2));
+        const client = cluster.sandbox.etcdClient(members.clientUrl(0));
+        await waitFor("the removal of apisix-etcd-2", () => client.memberRemove(list.find((m) => m.name === "apisix-etcd-2")!.id).then(() => true), { timeoutMs: WAIT_MS, intervalMs: 500 });
+        // etcd takes a member only once every voting member has been connected for 5 s: retry as the step does.
+        const added = await waitFor("a learner registration for apisix-etcd-2", () => client.memberAddLearner(memberPeerUrl("apisix-etcd-2")), { timeoutMs: WAIT_MS, intervalMs: 500 });
+        await pods.startPod(2);
+        await converged(2);
+        const after = await members.client(0).memberList();
+        expect(after.find((m) => m.name === "apisix-etcd-2")!.id).toBe(added);
+        expect(cluster.stepLog("apisix-etcd-2")).toMatch(new RegExp(`starting with its registration ${added} \\(added, never started\\)`));
+    });
+
+    test("as a learner, before its promotion: it comes back and is promoted", async () => {
+        await pods.killPod(1);
+        cluster.sandbox.deleteClaim(pods.claimName(1));
+        await pods.startPod(1);
+        await waitFor("member 1 runs as a learner", async () => (await members.client(0).memberList()).some((m) => m.name === "apisix-etcd-1" && m.isLearner) || undefined, {
+            timeoutMs: WAIT_MS,
+            intervalMs: 20,
+        });
+        await pods.killPod(1);
+        await pods.startPod(1);
+        await converged(1);
+    });
+
+    test("never two learners at once, and the end state has no unstarted or stale member", async () => {
+        const violations = await watch.stop();
+        expect(watch.seen.length).toBeGreaterThan(50);
+        expect(violations).toEqual([]);
+        const final = await members.client(0).memberList();
+        expect(final.map((m) => m.name).sort()).toEqual(NAMES);
+        expect(final.every((m) => !m.isLearner)).toBe(true);
+    });
+});
