@@ -19,6 +19,7 @@ import { restrictedContainer } from "./rules/restricted-container";
 import { retainedVolumeSnapshots } from "./rules/retained-volume-snapshots";
 import { scheduledBackup } from "./rules/scheduled-backup";
 import { settingsInEffect } from "./rules/settings-in-effect";
+import { supportedEtcdVersion } from "./rules/supported-etcd-version";
 import { zoneSpread } from "./rules/zone-spread";
 
 /**
@@ -39,6 +40,7 @@ new PolicyPack("apisix-etcd", {
         scheduledBackup,
         backupBucket,
         pinnedImages,
+        supportedEtcdVersion,
         memberResources,
         memberMemoryHeadroom,
         protectedMembers,
