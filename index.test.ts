@@ -68,6 +68,8 @@ describe("the prod plan", () => {
             "EtcdVolumeNearlyFull (apisix-prod/etcd)",
             "EtcdBackupStale (apisix-prod/etcd)",
             "EtcdAuthConvergenceStale (apisix-prod/etcd)",
+            "EtcdMemberNeverStarted (apisix-prod/etcd)",
+            "EtcdMembersBeyondReplicas (apisix-prod/etcd)",
         ]);
         // The backup's metric counts uploads to this stack's bucket only.
         const backupMetric = plan.resources.find((r) => r.type === "gcp:logging/metric:Metric" && r.inputs.name.includes("/apisix-etcd-backup/"))!;
@@ -190,12 +192,15 @@ describe("access control variants", () => {
 });
 
 describe("the dev stack", () => {
-    test("declares no backup; in Google Cloud only the monitoring of the auth bootstrap and the volumes", () => {
+    test("declares no backup; in Google Cloud only the monitoring of the auth bootstrap, the membership and the volumes", () => {
         expect(dev.error).toBeUndefined();
         expect(dev.resources.filter((r) => r.type.startsWith("gcp:")).map((r) => `${r.type} ${r.inputs.name ?? r.inputs.displayName}`)).toEqual([
             "gcp:logging/metric:Metric apisix-etcd/apisix-dev/etcd/apisix-etcd-auth/succeeded",
+            "gcp:logging/metric:Metric apisix-etcd/apisix-dev/etcd/apisix-etcd/membership-checks",
             "gcp:monitoring/alertPolicy:AlertPolicy EtcdVolumeNearlyFull (apisix-dev/etcd)",
             "gcp:monitoring/alertPolicy:AlertPolicy EtcdAuthConvergenceStale (apisix-dev/etcd)",
+            "gcp:monitoring/alertPolicy:AlertPolicy EtcdMemberNeverStarted (apisix-dev/etcd)",
+            "gcp:monitoring/alertPolicy:AlertPolicy EtcdMembersBeyondReplicas (apisix-dev/etcd)",
         ]);
         expect(dev.manifests.filter((m) => m.kind === "CronJob").map((m) => m.metadata.name).sort()).toEqual(["apisix-etcd-auth", "apisix-etcd-defrag", "apisix-etcd-volume-snapshots"]);
         // No backups to wait for: the defragmentation needs no API access.
