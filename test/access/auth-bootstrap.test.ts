@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { findManifest, renderedPlan, type RenderedManifest } from "../rendered-plan";
 import { prefixRangeEnd } from "../etcd/etcd-client";
+import { waitFor } from "../etcd/wait";
 import { MemberPods } from "../pod-sandbox/member-pods";
 import { PodSandbox, type StatefulSetPods } from "../pod-sandbox/pod-sandbox";
 import { stackSecrets, type SecretData } from "../pod-sandbox/sandbox-secrets";
@@ -56,16 +57,24 @@ describe("the rendered auth bootstrap Job in the pod sandbox", () => {
      */
     async function runAuth(traced = true): Promise<Run> {
         for (const [name, data] of sandbox.secrets) if (name.startsWith("apisix-etcd-user-")) given.add(String(data.password));
-        const pod = await sandbox.startJobPod(job);
+        // A traced run's container waits, set up, until strace is attached: it then sees the command's first exec.
+        let release = () => {};
+        const pod = await sandbox.startJobPod(job, 0, (container, started) => {
+            if (traced && container === "auth") release = started.holdStart(container);
+        });
         const pid = pod.containerStatuses().find((c) => c.name === "auth")!.pid!;
         const traceFile = path.join(work, `${pod.name}.strace`);
-        const tracer = traced ? spawn("strace", ["-f", "--seccomp-bpf", "-qq", "-e", "trace=execve", "-s", "65535", "-o", traceFile, "-p", String(pid)], { stdio: ["ignore", "ignore", "pipe"] }) : undefined;
+        const tracer = traced ? spawn("strace", ["-f", "-qq", "-e", "trace=execve", "-s", "65535", "-o", traceFile, "-p", String(pid)], { stdio: ["ignore", "ignore", "pipe"] }) : undefined;
         let tracerError = "";
         tracer?.stderr!.on("data", (d) => (tracerError += d));
         // No strace on the machine (.ci/run installs it): the check below then fails, saying why.
         tracer?.once("error", (error) => (tracerError += `${error.message}; `));
         const ended = new Promise<void>((resolve) => (tracer ? tracer.once("close", () => resolve()) : resolve()));
         try {
+            if (tracer) {
+                await waitFor("strace attached to the auth container", async () => tracerError !== "" || /^TracerPid:\s*[1-9]/m.test(readFileSync(`/proc/${pid}/status`, "utf8")), { timeoutMs: 20_000, intervalMs: 20 });
+            }
+            release();
             const phase = await pod.waitCompleted(RUN_MS);
             if (pod.failure) throw pod.failure;
             // The tracer ends with the last traced process; bounded anyway.
@@ -91,6 +100,7 @@ describe("the rendered auth bootstrap Job in the pod sandbox", () => {
             expect(readdirSync(path.join(pod.dir, "volumes", "tmp"))).toEqual([]);
             return { phase, lines: log.trimEnd().split("\n"), execs };
         } finally {
+            release();
             if (tracer && tracer.exitCode === null && tracer.signalCode === null) {
                 tracer.kill("SIGKILL");
                 await ended;

@@ -68,6 +68,9 @@ export function imageDirectories(dir: string, image: ImageContents): Record<stri
     return dirs;
 }
 
+/** While this file beside a container's root exists, the container's command waits to start. */
+export const holdFile = (rootDir: string): string => `${rootDir}.hold`;
+
 /** Writes the set-up script beside the root and returns the argv that runs the container (for nsenter into the sandbox). */
 export function containerArgv(root: ContainerRoot): string[] {
     const r = (p: string): string => path.posix.join(root.rootDir, p);
@@ -104,6 +107,10 @@ export function containerArgv(root: ContainerRoot): string[] {
         if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${quote(target)}`);
     }
     if (root.readOnlyRootFilesystem) lines.push(`mount -o remount,ro ${quote(root.rootDir)}`);
+    // A test that must see the command from its first instruction (a tracer) holds the start (holdFile),
+    // bounded at 60 s.
+    const hold = quote(holdFile(root.rootDir));
+    lines.push(`i=0; while [ -e ${hold} ]; do [ $i -lt 600 ] || { echo "container held for 60 s" >&2; exit 1; }; i=$((i + 1)); sleep 0.1; done`);
     lines.push('if [ -n "$__sandbox_path_set" ]; then PATH=$__sandbox_path; else unset PATH; fi', 'exec "$@"');
     const script = `${root.rootDir}.sh`;
     writeFileSync(script, `${lines.join("\n")}\n`, { mode: 0o700 });

@@ -5,12 +5,12 @@
 // says (with the kubelet's back-off), and termination: preStop, SIGTERM, SIGKILL after the grace
 // period; or the faults: SIGKILL without preStop, the link cut and restored.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { EtcdMemberProcess, type ExitInfo } from "../etcd/member-process";
 import { waitFor } from "../etcd/wait";
 import { containerArgv as commandOf, containerEnvironment, type KeyValueObjects, type PodFields } from "./container-environment";
-import { containerArgv, type ContainerMount } from "./container-root";
+import { containerArgv, holdFile, type ContainerMount } from "./container-root";
 import type { ImageContents } from "./image-contents";
 import type { OuterNamespace } from "./outer-namespace";
 import { BRIDGE, SANDBOX_PREFIX_LENGTH } from "./outer-namespace";
@@ -185,6 +185,17 @@ export class SandboxPod {
     }
 
     /** Where the pod's volume `name` lies on the machine (an emptyDir's contents, say). */
+    /**
+     * Holds the next start of `container` after its set-up, before its command, until `release` is
+     * called (at most 60 s): a tracer can then attach to its pid and see the command from the start.
+     */
+    holdStart(container: string): () => void {
+        const file = holdFile(path.join(this.dir, "roots", container));
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, "");
+        return () => rmSync(file, { force: true });
+    }
+
     volumeDir(name: string): string {
         const dir = this.volumes.get(name);
         if (dir === undefined) throw new Error(`pod ${this.name} has no volume ${name}`);
