@@ -85,17 +85,19 @@ describe("peer and client TLS of the rendered stack in the pod sandbox", () => {
     });
 
     test("the peer port refuses the stack's own certificate from an address that is no member's, and another CA's; the member says so", async () => {
+        // The client sees the refusal before the member has logged it.
+        const memberSays = (line: RegExp) => waitFor(`member 0 to log ${line}`, async () => line.test(pods.pod(0).logs("etcd")), { timeoutMs: 5000, intervalMs: 50 });
         const peer = `https://${memberHost(0)}:2380/members`;
         // The test connects from the sandbox's own address: the certificate is the members', the address is not.
         await expect(sandbox.http(peer, { timeoutMs: 5000, ca: made.caCert, ...memberPair() })).rejects.toThrow();
-        expect(pods.pod(0).logs("etcd")).toMatch(/"msg":"rejected connection on peer endpoint".*does not match any of DNSNames/);
+        await memberSays(/"msg":"rejected connection on peer endpoint".*does not match any of DNSNames/);
         await expect(sandbox.http(peer, { timeoutMs: 5000, ca: made.caCert })).rejects.toThrow(/certificate required/);
 
         // A certificate with every name of the stack's, of another CA: what a pod with a forged Secret would show.
         const otherCa = newCertificateAuthority(path.join(work, "other-ca"), "another CA");
         const own = issueCertificate(otherCa, path.join(work, "other-member"), memberCertificateNames(variant));
         await expect(sandbox.http(peer, { timeoutMs: 5000, ca: made.caCert, cert: fs.readFileSync(own.cert), key: fs.readFileSync(own.key) })).rejects.toThrow(/unknown ca/);
-        expect(pods.pod(0).logs("etcd")).toMatch(/"msg":"rejected connection on peer endpoint".*"error":"tls: failed to verify certificate: x509: certificate signed by unknown authority"/);
+        await memberSays(/"msg":"rejected connection on peer endpoint".*"error":"tls: failed to verify certificate: x509: certificate signed by unknown authority"/);
     });
 
 
