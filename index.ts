@@ -237,7 +237,7 @@ if (config.monitoring.enabled) {
         replicas: config.replicas,
         dataClaimNames: cluster.dataClaimNames,
         dataVolumeName: cluster.dataVolumeName,
-        googleCloud: config.monitoring.flavor === "gmp" ? { project: gcpProject(), clusterName: config.monitoring.cluster! } : undefined,
+        googleCloud: config.monitoring.flavor === "gmp" ? { project: gcpProject(), clusterName: config.monitoring.cluster!, notificationChannels: config.monitoring.notificationChannels } : undefined,
         backup: backupBucketName && {
             cronJobName: BACKUP_CRON_JOB,
             intervalSeconds: longestScheduleIntervalSeconds(config.backup.schedule),

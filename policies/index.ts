@@ -1,4 +1,5 @@
 import { PolicyPack } from "@pulumi/policy";
+import { alertsNotify } from "./rules/alerts-notify";
 import { backupBucket } from "./rules/backup-bucket";
 import { clientTls } from "./rules/client-tls";
 import { headlessPeerDiscovery } from "./rules/headless-peer-discovery";
@@ -51,6 +52,7 @@ new PolicyPack("apisix-etcd", {
         quotaAndCompaction,
         restrictedContainer,
         clientTls,
+        alertsNotify,
         settingsInEffect,
     ],
 });

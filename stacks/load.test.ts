@@ -157,6 +157,8 @@ describe("loadStackConfig: bad configuration names the key and what was expected
         ["a GKE cluster name with a Prometheus Operator", { monitoring: { flavor: "prometheus-operator", namespace: "monitoring", cluster: "prod" } }, "apisix-etcd:monitoring.cluster", 'only read with flavor "gmp"'],
         ["prometheus-operator without its namespace", { monitoring: { flavor: "prometheus-operator" } }, "apisix-etcd:monitoring.namespace", 'expected the namespace of the Prometheus'],
         ["a monitoring namespace with GKE's managed collection", { monitoring: { cluster: "prod", namespace: "gmp-system" } }, "apisix-etcd:monitoring.namespace", 'only read with flavor "prometheus-operator"'],
+        ["a notification channel by its display name", { monitoring: { cluster: "prod", notificationChannels: ["etcd on-call"] } }, "apisix-etcd:monitoring.notificationChannels.0", "expected a notification channel's name, projects/<project>/notificationChannels/<id>"],
+        ["notification channels with a Prometheus Operator", { monitoring: { flavor: "prometheus-operator", namespace: "monitoring", notificationChannels: ["projects/p/notificationChannels/1"] } }, "apisix-etcd:monitoring.notificationChannels", 'only read with flavor "gmp"'],
         ["protect a word", { protect: "yes" }, "apisix-etcd:protect", "expected boolean"],
         ["migration from Bitnami a word", { migration: { fromBitnami: "yes" } }, "apisix-etcd:migration.fromBitnami", "expected boolean"],
         ["migration from an unknown source", { migration: { fromHelm: true } }, "apisix-etcd:migration.fromHelm", "unknown"],

@@ -307,6 +307,17 @@ export const stackConfigSchema = z.strictObject({
                     error: (issue) => `expected a GKE cluster name (a-z, 0-9 and '-', starting with a letter, at most 40 characters), got ${JSON.stringify(issue.input)}`,
                 })
                 .optional(),
+            /**
+             * `gmp` only: the Cloud Monitoring notification channels (`projects/<project>/notificationChannels/<id>`)
+             * the alert policies notify; none, and they only show in the console (policy etcd-alerts-notify).
+             */
+            notificationChannels: z
+                .array(
+                    z.string().regex(/^projects\/[^/\s]+\/notificationChannels\/[^/\s]+$/, {
+                        error: (issue) => `expected a notification channel's name, projects/<project>/notificationChannels/<id>, got ${JSON.stringify(issue.input)}`,
+                    }),
+                )
+                .default([]),
             /** Where alerts link to docs/runbooks.md (each alert to its section): best a URL your on-call can open. */
             runbookBaseUrl: z
                 .string()
@@ -326,6 +337,9 @@ export const stackConfigSchema = z.strictObject({
                     path: ["cluster"],
                     message: 'expected the GKE cluster\'s name with flavor "gmp": the alerts on volumes and CronJobs are Cloud Monitoring alert policies that select by it',
                 });
+            }
+            if (monitoring.flavor !== "gmp" && monitoring.notificationChannels.length > 0) {
+                ctx.addIssue({ code: "custom", path: ["notificationChannels"], message: 'only read with flavor "gmp" (a Prometheus Operator\'s Alertmanager routes its own alerts)' });
             }
             if (monitoring.flavor !== "gmp" && monitoring.cluster !== undefined) {
                 ctx.addIssue({ code: "custom", path: ["cluster"], message: 'only read with flavor "gmp"' });

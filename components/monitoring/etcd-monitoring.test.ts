@@ -15,6 +15,8 @@ import { scheduledJobLabels } from "../scheduled-job";
 import { alertRuleGroups } from "./alert-rules";
 import { EtcdMonitoring, EtcdMonitoringArgs } from "./etcd-monitoring";
 
+const CHANNEL = "projects/apisix-prod/notificationChannels/1234567890";
+
 const clusterArgs: EtcdClusterArgs = { ...PROD_CLUSTER_ARGS, protect: false };
 
 let resources: RegisteredResource[];
@@ -34,7 +36,7 @@ beforeAll(async () => {
             replicas: clusterArgs.replicas,
             dataClaimNames: cluster.dataClaimNames,
             dataVolumeName: cluster.dataVolumeName,
-            googleCloud: { project: "apisix-prod", clusterName: "apisix-prod" },
+            googleCloud: { project: "apisix-prod", clusterName: "apisix-prod", notificationChannels: [CHANNEL] },
             backup: {
                 cronJobName: pulumi.output("apisix-etcd-backup"),
                 intervalSeconds: 6 * 3600,
@@ -136,6 +138,12 @@ describe("on GKE's managed Prometheus", () => {
         const query = (alert: string) => policies.find((p) => p.displayName.startsWith(alert)).conditions[0].conditionPrometheusQueryLanguage.query;
         expect(query("EtcdMemberNeverStarted")).toContain(`${PROD_SCOPE.membershipChecks}{monitored_resource="k8s_container", cluster_name="apisix-prod", namespace_name="etcd", unstarted!="0"}`);
         expect(query("EtcdMembersBeyondReplicas")).toContain('registered=~"[4-9]|[1-9][0-9]|[1-9][0-9][0-9]+"');
+    });
+
+    test("every alert policy notifies the configured channels", () => {
+        const policies = googleCloudOf("gmp", "gcp:monitoring/alertPolicy:AlertPolicy");
+        expect(policies.length).toBeGreaterThan(0);
+        for (const policy of policies) expect(policy.notificationChannels).toEqual([CHANNEL]);
     });
 
     test("each alert policy is the rendered rule: its PromQL, its `for` in seconds, its labels and runbook", () => {

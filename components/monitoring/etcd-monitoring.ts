@@ -18,6 +18,8 @@ export interface GoogleCloudMonitoring {
     readonly project: string;
     /** The GKE cluster's name, as Google Cloud labels its logs and metrics (`cluster_name`). */
     readonly clusterName: string;
+    /** The notification channels (`projects/<project>/notificationChannels/<id>`) every alert policy notifies. */
+    readonly notificationChannels: readonly string[];
 }
 
 export interface EtcdMonitoringArgs {
@@ -172,7 +174,7 @@ export class EtcdMonitoring extends pulumi.ComponentResource {
                     const group = all.find((g) => g.name === googleCloudGroup)!;
                     return { group, rule: group.rules.find((rule) => rule.alert === alert)! };
                 });
-                alertPolicy(`${name}-${alert}`, googleCloud.project, rendered, where, { parent: this, dependsOn: [...successMetrics, ...(membershipMetric ? [membershipMetric] : [])] });
+                alertPolicy(`${name}-${alert}`, googleCloud, rendered, where, { parent: this, dependsOn: [...successMetrics, ...(membershipMetric ? [membershipMetric] : [])] });
             }
         }
         this.registerOutputs({});

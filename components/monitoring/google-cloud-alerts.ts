@@ -135,7 +135,7 @@ function durationSeconds(duration: string): number {
 /** The alert policy of one rule: its PromQL, `for` and labels as Prometheus would take them, its annotations as the policy's documentation. */
 export function alertPolicy(
     name: string,
-    project: string,
+    { project, notificationChannels }: { readonly project: string; readonly notificationChannels: readonly string[] },
     rendered: pulumi.Output<{ readonly group: AlertRuleGroup; readonly rule: AlertingRule }>,
     where: pulumi.Input<string>,
     opts: pulumi.CustomResourceOptions,
@@ -147,6 +147,7 @@ export function alertPolicy(
             project,
             displayName: pulumi.interpolate`${rule.alert} (${where})`,
             combiner: "OR",
+            notificationChannels: [...notificationChannels],
             severity: rule.labels.severity.apply((severity) => (severity === "critical" ? "CRITICAL" : "WARNING")),
             conditions: [
                 {
