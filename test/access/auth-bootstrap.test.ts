@@ -72,7 +72,7 @@ describe("the rendered auth bootstrap Job in the pod sandbox", () => {
         const ended = new Promise<void>((resolve) => (tracer ? tracer.once("close", () => resolve()) : resolve()));
         try {
             if (tracer) {
-                await waitFor("strace attached to the auth container", async () => tracerError !== "" || /^TracerPid:\s*[1-9]/m.test(readFileSync(`/proc/${pid}/status`, "utf8")), { timeoutMs: 20_000, intervalMs: 20 });
+                await waitFor("strace attached to the auth container", async () => tracer.pid === undefined || tracer.exitCode !== null || /^TracerPid:\s*[1-9]/m.test(readFileSync(`/proc/${pid}/status`, "utf8")), { timeoutMs: 20_000, intervalMs: 20 });
             }
             release();
             const phase = await pod.waitCompleted(RUN_MS);

@@ -14,22 +14,12 @@ import * as vm from "node:vm";
 const hostProcess = vm.runInThisContext("process") as NodeJS.Process;
 
 const liveGroups = new Set<number>();
-const exitHooks: (() => void)[] = [];
 let exitHandlerInstalled = false;
 
 function installExitHandler(): void {
   if (exitHandlerInstalled) return;
-  hostProcess.on("exit", () => {
-    killGroupsNow();
-    for (const hook of exitHooks) hook();
-  });
+  hostProcess.on("exit", killGroupsNow);
   exitHandlerInstalled = true;
-}
-
-/** Runs `hook` (synchronous) when the host process exits. */
-export function onHostExit(hook: () => void): void {
-  installExitHandler();
-  exitHooks.push(hook);
 }
 
 function killGroupsNow(): void {

@@ -43,7 +43,8 @@ export interface ContainerRoot {
 
 const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
-const IP = "/usr/sbin/ip";
+/** iproute2's ip by its path: the launch chain runs with the container's PATH, not the machine's. */
+const IP = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].find((candidate) => existsSync(candidate)) ?? "ip";
 
 /** What bash itself sets in its environment, dropped before the command starts. */
 const SHELL_VARIABLES = ["PWD", "OLDPWD", "SHLVL", "_"];
