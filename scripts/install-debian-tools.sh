@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Brings Debian's newest etcd 3.5 (etcd, etcdctl, etcdutl) and Prometheus' promtool onto this machine
-# without touching the system's apt setup: a private apt config/state/cache under the cache dir,
-# `apt-get download`, then `dpkg -x`.
+# Brings Debian's newest etcd 3.5 (etcd, etcdctl, etcdutl), Prometheus' promtool, and jq with the C library it
+# is built for onto this machine without touching the system's apt setup: a private apt config/state/cache
+# under the cache dir, `apt-get download`, then `dpkg -x`.
 #
 # etcd comes from Debian's testing suite, which carries the newest 3.5 patch (3.5.30 on 2026-12-01; trixie
 # has 3.5.16, which misses the stale-read, watch, lease and auth fixes the stack's default image has);
-# promtool from trixie, the stable suite.
+# promtool from trixie, the stable suite. jq from testing as well (1.8, the line of the Alpine that the
+# stack's tools image is built on; bookworm's 1.6 also takes 30 ms of CPU to start, 1.8 takes 4), with
+# testing's glibc (libc6), which it needs: the pod sandbox runs the images' programs on that C library
+# (test/pod-sandbox/container-root.ts); nothing on the machine itself uses it.
 #
 # Usage: scripts/install-debian-tools.sh        (prints the bin dir on success)
 # Env:   TOOLS_CACHE        cache root (default: <repo>/.cache/debian-tools)
@@ -14,6 +17,7 @@
 #        ETCD_SUITE         suite of etcd-server and etcd-client (default: testing)
 #        ETCD_MIN_PATCH     lowest etcd 3.5 patch accepted (default: 30)
 #        PROMTOOL_SUITE     suite of promtool (default: trixie)
+#        JQ_SUITE           suite of jq, libjq1, libonig5 and libc6 (default: testing)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,10 +25,12 @@ CACHE="${TOOLS_CACHE:-$REPO/.cache/debian-tools}"
 ETCD_SUITE="${ETCD_SUITE:-testing}"
 ETCD_MIN_PATCH="${ETCD_MIN_PATCH:-30}"
 PROMTOOL_SUITE="${PROMTOOL_SUITE:-trixie}"
+JQ_SUITE="${JQ_SUITE:-testing}"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # Each package with the suite it is taken from. promtool is its own package since trixie (the
 # "prometheus" package has only the server).
-PACKAGES=("etcd-server/$ETCD_SUITE" "etcd-client/$ETCD_SUITE" "promtool/$PROMTOOL_SUITE")
+PACKAGES=("etcd-server/$ETCD_SUITE" "etcd-client/$ETCD_SUITE" "promtool/$PROMTOOL_SUITE"
+  "jq/$JQ_SUITE" "libjq1/$JQ_SUITE" "libonig5/$JQ_SUITE" "libc6/$JQ_SUITE")
 ROOT="$CACHE/root"
 BIN="$ROOT/usr/bin"
 
@@ -48,12 +54,22 @@ etcd_version_ok() {
   [ -n "$patch" ] && [ "$patch" -ge "$ETCD_MIN_PATCH" ]
 }
 
+# True when <bin dir>/jq, started by the dynamic loader and with the libraries of the same tree (as the pod
+# sandbox's containers start it), reports jq 1.7 or later.
+jq_ok() {
+  local usr out
+  usr="$(dirname "$1")"
+  out="$("$usr/lib64/ld-linux-x86-64.so.2" --library-path "$usr/lib/x86_64-linux-gnu" "$1/jq" --version 2>&1)" || return 1
+  grep -qE '^jq-1\.([7-9]|[1-9][0-9])(\.|$)' <<<"$out"
+}
+
 # True when every tool in <bin dir> exists and reports the expected version.
 tools_ok() {
   etcd_version_ok "$1" etcd --version 'etcd Version:' &&
     etcd_version_ok "$1" etcdctl version 'etcdctl version:' &&
     etcd_version_ok "$1" etcdutl version 'etcdutl version:' &&
-    version_ok "$1" promtool --version '^promtool, version 2\.'
+    version_ok "$1" promtool --version '^promtool, version 2\.' &&
+    jq_ok "$1"
 }
 
 # Fast path: nothing to do (no lock, no network).
@@ -159,7 +175,7 @@ for deb in "$TMP"/debs/*.deb; do
   dpkg -x "$deb" "$STAGE" || die "dpkg -x $deb failed"
 done
 if ! tools_ok "$STAGE/usr/bin"; then
-  for t in etcd etcdctl etcdutl promtool; do
+  for t in etcd etcdctl etcdutl promtool jq; do
     ls -l "$STAGE/usr/bin/$t" >&2 || true
   done
   "$STAGE/usr/bin/etcd" --version >&2 || true
@@ -176,5 +192,5 @@ rm -rf "$APTDIR/lists"
 
 SIZE_KB=$(du -ck "$TMP"/debs/*.deb | tail -n1 | cut -f1)
 log "downloaded $(ls "$TMP"/debs | tr '\n' ' ')(${SIZE_KB} KiB) in $(($(date +%s) - START))s"
-log "$("$BIN/etcd" --version | head -n1); $("$BIN/promtool" --version 2>&1 | head -n1)"
+log "$("$BIN/etcd" --version | head -n1); $("$BIN/promtool" --version 2>&1 | head -n1); $("$ROOT/usr/lib64/ld-linux-x86-64.so.2" --library-path "$ROOT/usr/lib/x86_64-linux-gnu" "$BIN/jq" --version)"
 echo "$BIN"

@@ -16,15 +16,22 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(cache, { recursive: true, force: true }));
 
-/** Fake tools in the cache's bin dir that report the given versions. */
-function cachedTools(etcdPatch: number): void {
-    const bin = path.join(cache, "root", "usr", "bin");
+/**
+ * Fake tools in the cache's bin dir that report the given versions, and a fake dynamic loader beside them
+ * that runs its program (the installer starts jq through the cache's own loader).
+ */
+function cachedTools(etcdPatch: number, jq = "jq-1.8.2"): void {
+    const usr = path.join(cache, "root", "usr");
+    const bin = path.join(usr, "bin");
     mkdirSync(bin, { recursive: true });
+    mkdirSync(path.join(usr, "lib64"), { recursive: true });
     const tool = (name: string, line: string) => writeFileSync(path.join(bin, name), `#!/bin/sh\necho '${line}'\n`, { mode: 0o755 });
     tool("etcd", `etcd Version: 3.5.${etcdPatch}`);
     tool("etcdctl", `etcdctl version: 3.5.${etcdPatch}`);
     tool("etcdutl", `etcdutl version: 3.5.${etcdPatch}`);
     tool("promtool", "promtool, version 2.53.3+ds1 (branch: debian/sid)");
+    tool("jq", jq);
+    writeFileSync(path.join(usr, "lib64", "ld-linux-x86-64.so.2"), '#!/bin/sh\n[ "$1" = --library-path ] && shift 2\nexec "$@"\n', { mode: 0o755 });
 }
 
 function install(env: NodeJS.ProcessEnv = {}) {
@@ -52,6 +59,13 @@ test("an older etcd 3.5 in the cache is replaced, and without a Debian archive i
     expect(run.status).toBe(1);
     expect(run.stdout).toBe("");
     expect(run.stderr).toMatch(/no Debian archive in the system's apt sources: set DEBIAN_MIRROR/);
+});
+
+test("a jq older than 1.7 in the cache is replaced", () => {
+    cachedTools(33, "jq-1.6");
+    const run = install();
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/no Debian archive in the system's apt sources/);
 });
 
 test("ETCD_MIN_PATCH raises the lowest patch accepted", () => {

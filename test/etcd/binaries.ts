@@ -1,6 +1,7 @@
 // Locates the etcd/etcdctl/etcdutl and promtool binaries for tests: an explicit
 // env override, else the cache filled by scripts/install-debian-tools.sh (which
-// is run, at most once per process, when the cache is missing).
+// is run, at most once per process, when the cache is missing); and, from that
+// cache only, the jq and C library the pod sandbox's images run.
 import { execFileSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import * as path from "node:path";
@@ -17,10 +18,12 @@ const INSTALL_SCRIPT = path.join(REPO_ROOT, "scripts", "install-debian-tools.sh"
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
 
 // Same default as the install script (TOOLS_CACHE overrides the cache root there too).
-function cacheBinDir(): string {
+function cacheUsrDir(): string {
   const cacheRoot = process.env.TOOLS_CACHE || path.join(REPO_ROOT, ".cache", "debian-tools");
-  return path.join(cacheRoot, "root", "usr", "bin");
+  return path.join(cacheRoot, "root", "usr");
 }
+
+const cacheBinDir = (): string => path.join(cacheUsrDir(), "bin");
 
 function isExecutable(file: string): boolean {
   try {
@@ -57,6 +60,17 @@ function runInstallScriptOnce(): void {
   }
 }
 
+/** The install script's bin dir, with `names` in it (running the script on first miss); throws if any is still missing. */
+function cachedBinDir(names: string[], otherwise: string): string {
+  const binDir = cacheBinDir();
+  if (missingIn(binDir, names).length > 0) runInstallScriptOnce();
+  const missing = missingIn(binDir, names);
+  if (missing.length > 0) {
+    throw new Error(`missing ${missing.join(", ")} in ${binDir} even after running ${INSTALL_SCRIPT}; run it by hand to see why${otherwise}`);
+  }
+  return binDir;
+}
+
 /**
  * Resolves `names` inside the dir named by env var `overrideVar`, or else the
  * install-script cache (installing on first miss). Throws if any is missing.
@@ -70,16 +84,7 @@ function resolveBinDir(overrideVar: string, names: string[]): string {
     }
     return override;
   }
-  const binDir = cacheBinDir();
-  if (missingIn(binDir, names).length > 0) runInstallScriptOnce();
-  const missing = missingIn(binDir, names);
-  if (missing.length > 0) {
-    throw new Error(
-      `missing ${missing.join(", ")} in ${binDir} even after running ${INSTALL_SCRIPT}; ` +
-        `run it by hand to see why, or set ${overrideVar} to a dir that has them`,
-    );
-  }
-  return binDir;
+  return cachedBinDir(names, `, or set ${overrideVar} to a dir that has them`);
 }
 
 /** etcd 3.5 binaries: $ETCD_BIN_DIR if set, else the install script's cache (Debian testing). */
@@ -96,4 +101,18 @@ export async function etcdBinaries(): Promise<EtcdBinaries> {
 /** Path of promtool: $PROMTOOL_BIN_DIR/promtool if set, else the install script's cache (Debian trixie). */
 export async function promtoolBinary(): Promise<string> {
   return path.join(resolveBinDir("PROMTOOL_BIN_DIR", ["promtool"]), "promtool");
+}
+
+/** Debian's jq and the C library it is built for, as the install script unpacked them (Debian testing). */
+export interface DebianUserland {
+  jq: string;
+  /** The unpacked usr/lib and usr/lib64: glibc, libjq and libonig, newer than the machine's. */
+  usrLib: string;
+  usrLib64: string;
+}
+
+/** The install script's jq and C library (installing them on first miss). */
+export async function debianUserland(): Promise<DebianUserland> {
+  const usr = path.dirname(cachedBinDir(["jq", path.join("..", "lib64", "ld-linux-x86-64.so.2")], ""));
+  return { jq: path.join(usr, "bin", "jq"), usrLib: path.join(usr, "lib"), usrLib64: path.join(usr, "lib64") };
 }

@@ -1,6 +1,7 @@
 // The argv that starts one container: in its pod's network namespace (`ip netns exec`, which also
 // gives it a private mount namespace), a root of its own on a tmpfs holding only the image's programs
-// (bind-mounted, read-only), the machine's shared libraries (read-only), /dev, /proc, the pod's
+// (bind-mounted, read-only), the machine's shared libraries under Debian testing's C library and jq's
+// libraries (a read-only overlay: glibc runs the machine's older programs too), /dev, /proc, the pod's
 // /etc/hosts and the volumes at their mountPaths; with readOnlyRootFilesystem the root is remounted
 // read-only (the volumes stay as mounted). The whole chain starts with exactly the container's variables as
 // its environment (never as arguments, which any user of the machine can read): the set-up script (bash,
@@ -34,6 +35,8 @@ export interface ContainerRoot {
     etcFiles: Readonly<Record<string, string>>;
     /** Mounted at the image's CA bundle path when given (what the pod's curl trusts). */
     caBundle?: string;
+    /** Laid over the machine's /usr/lib and /usr/lib64 (scripts/install-debian-tools.sh unpacks them). */
+    libraries: { usrLib: string; usrLib64: string };
     readOnlyRootFilesystem: boolean;
     uid: number;
     gid: number;
@@ -51,6 +54,13 @@ const SHELL_VARIABLES = ["PWD", "OLDPWD", "SHLVL", "_"];
 
 function bindReadOnly(source: string, target: string, file: boolean): string[] {
     return [file ? `touch ${quote(target)}` : `mkdir -p ${quote(target)}`, `mount --bind ${quote(source)} ${quote(target)}`, `mount -o remount,bind,ro ${quote(target)}`];
+}
+
+/** `upper` over `lower` at `target`: an overlay without an upper dir, which is read-only. */
+function overlayReadOnly(upper: string, lower: string, target: string): string[] {
+    // The option string separates dirs with ':' and options with ',': a path holding either would be misread.
+    if (/[:,]/.test(upper)) throw new Error(`cannot lay ${upper} over ${lower}: the path holds ':' or ','`);
+    return [`mkdir -p ${quote(target)}`, `mount -t overlay -o ${quote(`lowerdir=${upper}:${lower}`)} container-lib ${quote(target)}`];
 }
 
 /**
@@ -85,8 +95,8 @@ export function containerArgv(root: ContainerRoot): string[] {
         `cd ${quote(root.rootDir)}`,
         "mkdir -p etc dev proc usr/lib usr/lib64",
         "ln -s usr/lib lib && ln -s usr/lib64 lib64",
-        ...bindReadOnly("/usr/lib", r("/usr/lib"), false),
-        ...bindReadOnly("/usr/lib64", r("/usr/lib64"), false),
+        ...overlayReadOnly(root.libraries.usrLib, "/usr/lib", r("/usr/lib")),
+        ...overlayReadOnly(root.libraries.usrLib64, "/usr/lib64", r("/usr/lib64")),
         `mount --rbind /dev ${quote(r("/dev"))}`,
         `mount -t proc proc ${quote(r("/proc"))}`,
         ...root.image.directories.map((dir) => `mkdir -p ${quote(r(dir))} && chmod ${dir === "/tmp" ? "1777" : "0755"} ${quote(r(dir))}`),

@@ -1,6 +1,7 @@
 // What each image of the stack holds, as local programs bind-mounted at the image's paths in an
 // otherwise empty root: a container that calls a program its image lacks fails ("not found"), as
-// it would on a node. Shared libraries come from the machine (/usr/lib, read-only).
+// it would on a node. Shared libraries come from the machine's /usr/lib (read-only), with Debian
+// testing's C library and jq's libraries laid over it (container-root.ts).
 import { accessSync, constants } from "node:fs";
 import * as path from "node:path";
 import { KUBECTL_PROGRAM } from "./kubernetes-api-stand-in";
@@ -18,11 +19,15 @@ export interface ImageContents {
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** The local etcd binaries (etcd, etcdctl, etcdutl). */
-export interface EtcdPrograms {
+/**
+ * The programs that come from Debian's packages (scripts/install-debian-tools.sh): etcd's three, and jq
+ * 1.8 (Alpine's line; the machine's own may be older).
+ */
+export interface DebianPrograms {
     etcd: string;
     etcdctl: string;
     etcdutl: string;
+    jq: string;
 }
 
 /** A program of the machine's PATH; undefined when the machine lacks it. */
@@ -62,13 +67,13 @@ const DEBIAN_BIN = [...new Set([...BUSYBOX_BIN, ...BUSYBOX_USR_BIN])];
  * The contents of `image` (a rendered `image:`), keyed by repository; throws for an image the
  * sandbox has no stand-in for, naming it.
  */
-export function imageContents(image: string, etcd: EtcdPrograms): ImageContents {
+export function imageContents(image: string, debian: DebianPrograms): ImageContents {
     const repository = image.replace(/@sha256:.*$/, "").replace(/:[^/:]+$/, "");
     switch (repository) {
         case "gcr.io/etcd-development/etcd":
             // distroless-based: the three binaries, no shell, a CA bundle.
             return {
-                programs: { "/usr/local/bin/etcd": etcd.etcd, "/usr/local/bin/etcdctl": etcd.etcdctl, "/usr/local/bin/etcdutl": etcd.etcdutl },
+                programs: { "/usr/local/bin/etcd": debian.etcd, "/usr/local/bin/etcdctl": debian.etcdctl, "/usr/local/bin/etcdutl": debian.etcdutl },
                 env: { PATH: DEFAULT_PATH },
                 caBundlePath: "/etc/ssl/certs/ca-certificates.crt",
                 directories: ["/tmp", "/var"],
@@ -80,7 +85,8 @@ export function imageContents(image: string, etcd: EtcdPrograms): ImageContents 
                     ...programsAt("/bin", BUSYBOX_BIN),
                     ...programsAt("/usr/bin", BUSYBOX_USR_BIN),
                     ...programsAt("/bin", ["bash"]),
-                    ...programsAt("/usr/bin", ["curl", "jq", "openssl"]),
+                    ...programsAt("/usr/bin", ["curl", "openssl"]),
+                    "/usr/bin/jq": debian.jq,
                     "/usr/bin/kubectl": KUBECTL_PROGRAM,
                 },
                 env: { PATH: DEFAULT_PATH },
@@ -99,7 +105,7 @@ export function imageContents(image: string, etcd: EtcdPrograms): ImageContents 
             // binaries at /opt/bitnami/etcd/bin. Its entrypoint and health check scripts (bash) have no stand-in:
             // a pod of it must run etcd itself.
             return {
-                programs: { "/opt/bitnami/etcd/bin/etcd": etcd.etcd, "/opt/bitnami/etcd/bin/etcdctl": etcd.etcdctl, "/opt/bitnami/etcd/bin/etcdutl": etcd.etcdutl },
+                programs: { "/opt/bitnami/etcd/bin/etcd": debian.etcd, "/opt/bitnami/etcd/bin/etcdctl": debian.etcdctl, "/opt/bitnami/etcd/bin/etcdutl": debian.etcdutl },
                 env: { PATH: `/opt/bitnami/etcd/bin:${DEFAULT_PATH}` },
                 caBundlePath: "/etc/ssl/certs/ca-certificates.crt",
                 directories: ["/tmp", "/bitnami", "/opt/bitnami/etcd/conf"],

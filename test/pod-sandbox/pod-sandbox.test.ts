@@ -125,6 +125,13 @@ describe("the pod sandbox", () => {
         expect(pod.logs("main")).not.toContain("should not run");
     });
 
+    test("alpine/k8s runs jq 1.8 (Alpine's line, on the C library it is built for), with the machine's curl beside it", async () => {
+        // pick/1 is new in jq 1.7 (bookworm's 1.6 has no such builtin); the machine's curl runs beside it.
+        const pod = await runToEnd(job("jq-line", { containers: [shell("main", `jq --version; jq -nc '{"a":1,"b":2} | pick(.a)'; curl --version | head -n 1 | cut -d' ' -f1`)] }));
+        expect(pod.phase).toBe("Succeeded");
+        expect(pod.logs("main").trimEnd().split("\n")).toEqual([expect.stringMatching(/^jq-1\.8\./), '{"a":1}', "curl"]);
+    });
+
     test("init containers run in order, each to exit 0, before the containers; a failing one fails the pod", async () => {
         const good = await runToEnd(
             job("init-order", {

@@ -35,12 +35,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { etcdBinaries } from "../etcd/binaries";
+import { debianUserland, etcdBinaries, type DebianUserland } from "../etcd/binaries";
 import { EtcdClient, type EtcdClientOptions } from "../etcd/etcd-client";
 import { waitFor } from "../etcd/wait";
 import type { RenderedManifest } from "../rendered-plan";
 import { imageDirectories } from "./container-root";
-import { imageContents, type EtcdPrograms, type ImageContents } from "./image-contents";
+import { imageContents, type DebianPrograms, type ImageContents } from "./image-contents";
 import { OuterNamespace } from "./outer-namespace";
 import { podHttp, type PodHttpOptions } from "./pod-http";
 import { jobSpecOf, podTemplateOf, type PodTemplate, type WorkloadManifest } from "./pod-manifest";
@@ -103,7 +103,8 @@ export class PodSandbox implements PodNode {
     private constructor(
         readonly dir: string,
         readonly outer: OuterNamespace,
-        readonly etcd: EtcdPrograms,
+        readonly programs: DebianPrograms,
+        readonly libraries: Pick<DebianUserland, "usrLib" | "usrLib64">,
         private readonly ca: { cert: string; key: string },
         options: PodSandboxOptions,
     ) {
@@ -134,9 +135,10 @@ export class PodSandbox implements PodNode {
         let outer: OuterNamespace | undefined;
         try {
             const ca = sandboxCertificateAuthority(path.join(dir, "ca"));
-            const etcd = await etcdBinaries();
+            const { etcd, etcdctl, etcdutl } = await etcdBinaries();
+            const { jq, usrLib, usrLib64 } = await debianUserland();
             outer = await OuterNamespace.open(dir);
-            const sandbox = new PodSandbox(dir, outer, etcd, ca, options);
+            const sandbox = new PodSandbox(dir, outer, { etcd, etcdctl, etcdutl, jq }, { usrLib, usrLib64 }, ca, options);
             await sandbox.startServiceProxies();
             return sandbox;
         } catch (error) {
@@ -313,7 +315,7 @@ export class PodSandbox implements PodNode {
         const repository = image.replace(/:[^/:]+$/, "");
         let prepared = this.images.get(repository);
         if (!prepared) {
-            const contents = imageContents(image, this.etcd);
+            const contents = imageContents(image, this.programs);
             prepared = { contents, programDirs: imageDirectories(path.join(this.dir, "images", String(this.images.size)), contents) };
             this.images.set(repository, prepared);
         }

@@ -25,6 +25,8 @@ export interface PodNode {
     readonly secrets: KeyValueObjects;
     readonly configMaps: KeyValueObjects;
     readonly caBundle?: string;
+    /** The C library and jq's libraries laid over the machine's /usr/lib and /usr/lib64 in every container. */
+    readonly libraries: { usrLib: string; usrLib64: string };
     readonly dial: Dial;
     claimDir(claimName: string): string;
     /** What `image` holds, and its program directories on the machine. */
@@ -376,6 +378,7 @@ export class SandboxPod {
                 hostname: `${this.hostname}\n`,
             },
             caBundle: this.node.caBundle,
+            libraries: this.node.libraries,
             readOnlyRootFilesystem: spec.securityContext?.readOnlyRootFilesystem ?? false,
             uid,
             gid,
