@@ -5,7 +5,6 @@
 // revisions, sizes) are JSON strings; fields at their zero value are omitted.
 // Member ids are uint64 and exceed 2^53, so they stay strings here.
 import * as http from "node:http";
-import * as https from "node:https";
 import * as net from "node:net";
 import * as tls from "node:tls";
 
@@ -38,10 +37,10 @@ export interface EtcdClientOptions {
   /** For an https endpoint: the CA (PEM) that verifies it, and a certificate and key (PEM) if it asks for one. */
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
   /**
-   * How to reach the endpoint's host and port, when not through the machine's network: e.g. into
-   * the pod sandbox (PodSandbox.dial). The URL's host name is still the TLS server name checked.
+   * How to reach the endpoint's host and port: into the pod sandbox (PodSandbox.dial). The URL's host
+   * name is still the TLS server name checked.
    */
-  connect?: (host: string, port: number) => net.Socket;
+  connect: (host: string, port: number) => net.Socket;
 }
 
 interface ResponseHeader {
@@ -81,15 +80,19 @@ const urlWithoutTls = (url: string): string => url.replace(/^https:/, "http:").r
 export class EtcdClient {
   readonly endpoint: string;
   private readonly timeoutMs: number;
-  private readonly tls: EtcdClientOptions["tls"];
   private readonly connect: EtcdClientOptions["connect"];
+  // Built once: each connection parsing the PEMs again cost more CPU than the whole request.
+  private readonly secureContext: tls.SecureContext | undefined;
+  // The last TLS session this client was given, resumed by its next connection (a member that no longer
+  // knows it, e.g. another one behind the Service, makes a full handshake, verified as the first).
+  private session: Buffer | undefined;
 
   /** `endpoint` is a client URL such as http://127.0.0.21:2379 (or a peer URL, for version() only). */
-  constructor(endpoint: string, options: EtcdClientOptions = {}) {
+  constructor(endpoint: string, options: EtcdClientOptions) {
     this.endpoint = endpoint.replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? 5000;
-    this.tls = options.tls;
     this.connect = options.connect;
+    this.secureContext = options.tls && tls.createSecureContext(options.tls);
   }
 
   /** Writes `key`; returns the revision of the write. */
@@ -211,8 +214,11 @@ export class EtcdClient {
     const https = url.protocol === "https:";
     const port = Number(url.port || (https ? 443 : 80));
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    const raw = this.connect!(host, port);
-    return https ? tls.connect({ socket: raw, servername: net.isIP(host) ? undefined : host, host, ...this.tls }) : raw;
+    const raw = this.connect(host, port);
+    if (!https) return raw;
+    const socket = tls.connect({ socket: raw, servername: net.isIP(host) ? undefined : host, host, secureContext: this.secureContext, session: this.session });
+    socket.once("session", (session: Buffer) => (this.session = session));
+    return socket;
   }
 
   private request(method: "GET" | "POST", urlPath: string, body?: string): Promise<{ status: number; body: string }> {
@@ -221,15 +227,14 @@ export class EtcdClient {
     return new Promise((resolve, reject) => {
       const fail = (err: Error): void =>
         reject(new Error(`etcd ${method} ${url}: ${signal.aborted ? `timed out after ${this.timeoutMs}ms` : err.message}`));
-      const options: https.RequestOptions = {
+      const options: http.RequestOptions = {
         method,
         signal,
         headers: body === undefined ? {} : { "content-type": "application/json" },
-        ...this.tls,
-        ...(this.connect && { createConnection: () => this.dial(new URL(url)) }),
+        createConnection: () => this.dial(new URL(url)),
       };
-      // Through `connect`, https is http over the TLS socket that createConnection returns.
-      const request = (url.startsWith("https:") && !this.connect ? https : http).request(this.connect ? urlWithoutTls(url) : url, options, (response) => {
+      // https is http over the TLS socket that createConnection returns.
+      const request = http.request(urlWithoutTls(url), options, (response) => {
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));

@@ -20,6 +20,21 @@ export interface PodHttpOptions {
     key?: string | Buffer;
 }
 
+// One TLS context per set of PEMs (a probe's has none): parsing them again for each connection cost the
+// test process more CPU than the requests. Each connection still makes its own full handshake, as the
+// kubelet's probes do.
+const secureContexts = new Map<string, tls.SecureContext>();
+function secureContextOf(options: PodHttpOptions): tls.SecureContext {
+    const pems = { ca: options.ca?.toString(), cert: options.cert?.toString(), key: options.key?.toString() };
+    const key = JSON.stringify(pems);
+    let context = secureContexts.get(key);
+    if (!context) {
+        context = tls.createSecureContext(pems);
+        secureContexts.set(key, context);
+    }
+    return context;
+}
+
 /** Status and body; rejects when there is no answer within `timeoutMs` or the connection fails. */
 export function podHttp(dial: Dial, url: string, options: PodHttpOptions): Promise<{ status: number; body: string }> {
     const target = new URL(url);
@@ -40,7 +55,7 @@ export function podHttp(dial: Dial, url: string, options: PodHttpOptions): Promi
                 createConnection: () => {
                     const raw = dial(host, port);
                     if (!secure) return raw;
-                    return tls.connect({ socket: raw, servername: net.isIP(host) ? undefined : host, host, ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: !options.insecure });
+                    return tls.connect({ socket: raw, servername: net.isIP(host) ? undefined : host, host, secureContext: secureContextOf(options), rejectUnauthorized: !options.insecure });
                 },
             },
             (response) => {
