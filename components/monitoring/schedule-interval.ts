@@ -64,11 +64,23 @@ const DAY_SECONDS = 86_400;
 /** Long enough to hold every gap of any schedule at least once: weekdays and leap years repeat within 28 years, and a Feb 29 schedule waits 4. */
 const YEARS_SCANNED = 32;
 
+// By schedule: the scan below walks 32 years day by day (about 0.1 s), and a plan asks once per CronJob.
+const longestIntervals = new Map<string, number>();
+
 /**
  * The longest time, in seconds, between two consecutive runs of `schedule`. Throws when the schedule
  * is not one, or runs less than twice in 32 years (e.g. "0 0 30 2 *", which never runs).
  */
 export function longestScheduleIntervalSeconds(schedule: string): number {
+    let longest = longestIntervals.get(schedule);
+    if (longest === undefined) {
+        longest = scanLongestInterval(schedule);
+        longestIntervals.set(schedule, longest);
+    }
+    return longest;
+}
+
+function scanLongestInterval(schedule: string): number {
     const fields = (MACROS[schedule.trim()] ?? schedule).trim().split(/\s+/);
     if (fields.length !== 5) {
         throw new Error(`"${schedule}" is not a cron schedule: expected 5 fields or a macro such as @daily`);
