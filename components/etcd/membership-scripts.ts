@@ -271,15 +271,24 @@ surplus() {
     "[.[] | ($MEMBER_NAME) as \\$name | (\\$name | capture(\\"^\\" + \\$set + \\"-(?<n>[0-9]+)\\$\\").n | tonumber) as \\$n
       | select(\\$n >= \\$replicas) | \\"\\(\\$n) \\(.ID) \\(\\$name)\\"] | sort_by(split(\\" \\")[0] | tonumber) | reverse | .[]"
 }
+# Through the Service a request can land on the member just removed, which stops answering (or answers
+# "server stopped") before its pod turns unready: such a request is made again, within WAIT_TIMEOUT.
+past_removed() {
+  until "$@"; do
+    case $reply in *'no answer from'* | *'server stopped'*) ;; *) return 1 ;; esac
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 1
+  done
+}
 removed=0
 while :; do
   await_health "before a removal"
-  sign_in || fail "$reply"
-  list_members || fail "cannot list the members at $ENDPOINT: $reply"
+  past_removed sign_in || fail "$reply"
+  past_removed list_members || fail "cannot list the members at $ENDPOINT: $reply"
   next=$(surplus | head -n 1)
   [ -n "$next" ] || break
   set -- $next
-  call maintenance/status '{}' || fail "cannot read the cluster's status: $reply"
+  past_removed call maintenance/status '{}' || fail "cannot read the cluster's status: $reply"
   if [ "$(printf '%s' "$reply" | jq -r '.leader')" = "$2" ]; then
     # Hand leadership to a member that stays first: removing the leader costs an election.
     target=$(printf '%s' "$members" | jq -r --arg id "$2" '[.[] | select(.ID != $id and (.isLearner // false) == false and (.clientURLs // [] | length) > 0)] | first | .ID // empty')
@@ -294,7 +303,7 @@ while :; do
   # member that answers may be the one removed ("server stopped"): look again, within WAIT_TIMEOUT.
   until call cluster/member/remove "{\\"ID\\":\\"$2\\"}"; do
     refused=$reply
-    list_members || fail "cannot list the members at $ENDPOINT: $reply"
+    past_removed list_members || fail "cannot list the members at $ENDPOINT: $reply"
     [ -n "$(printf '%s' "$members" | jq -r --arg id "$2" '.[] | select(.ID == $id) | .ID')" ] || break
     [ "$(date +%s)" -lt "$deadline" ] || fail "cannot remove member $3 ($2) within \${WAIT_TIMEOUT}s: $refused"
     log "member $3 ($2) not removed yet, trying again: $refused"
