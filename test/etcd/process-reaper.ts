@@ -5,8 +5,10 @@
 //     registered group (covers normal exit and process.exit());
 //  2. a tiny detached shell watchdog per group that SIGKILLs the group once this
 //     Node process is gone (covers SIGKILL/crash of a jest worker, where no
-//     handler runs).
+//     handler runs): it waits on a pipe from this process, which the kernel
+//     closes when this process ends, however it ends.
 import { spawn } from "node:child_process";
+import type { Socket } from "node:net";
 import * as vm from "node:vm";
 
 // Inside jest, the global `process` (and require("process")) is a per-test copy
@@ -33,11 +35,11 @@ function killGroupsNow(): void {
   liveGroups.clear();
 }
 
-// Loops while both the owner (us) and the group leader live; if the owner died
-// first, kills the group. Exits by itself within ~1 s once the group leader has gone.
-const WATCHDOG_SCRIPT =
-  'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; ' +
-  'kill -0 "$1" 2>/dev/null || kill -KILL "-$2" 2>/dev/null; exit 0';
+// Blocks reading its stdin, the read end of a pipe whose only write end this process holds (node opens its
+// pipes close-on-exec, so no other child inherits it): end of file means this process is gone, and the group
+// is killed. Nothing polls: a watchdog that looked every second cost a sandbox of a few pods more CPU than
+// its etcd members (a sleep and a fork per container and second).
+const WATCHDOG_SCRIPT = 'read -r _ || true; kill -KILL "-$1" 2>/dev/null; exit 0';
 
 /**
  * Registers a process group (its leader's pid) for cleanup. Call the returned
@@ -47,14 +49,17 @@ export function registerProcessGroup(pgid: number): () => void {
   installExitHandler();
   liveGroups.add(pgid);
 
-  const watchdog = spawn("sh", ["-c", WATCHDOG_SCRIPT, "etcd-watchdog", String(hostProcess.pid), String(pgid)], {
+  const watchdog = spawn("sh", ["-c", WATCHDOG_SCRIPT, "etcd-watchdog", String(pgid)], {
     detached: true, // not in our process group, so a group-wide kill of us leaves it alive to do its job
-    stdio: "ignore",
+    stdio: ["pipe", "ignore", "ignore"],
   });
   watchdog.on("error", () => {
     // no sh: the exit handler still covers normal exits
   });
+  // Neither the watchdog nor its pipe keeps this process alive.
   watchdog.unref();
+  watchdog.stdin?.on("error", () => undefined);
+  (watchdog.stdin as Socket | null)?.unref();
 
   return () => {
     liveGroups.delete(pgid);
