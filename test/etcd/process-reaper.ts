@@ -37,8 +37,8 @@ function killGroupsNow(): void {
 
 // Blocks reading its stdin, the read end of a pipe whose only write end this process holds (node opens its
 // pipes close-on-exec, so no other child inherits it): end of file means this process is gone, and the group
-// is killed. Nothing polls: a watchdog that looked every second cost a sandbox of a few pods more CPU than
-// its etcd members (a sleep and a fork per container and second).
+// is killed. Nothing polls: a watchdog that looked every second (a fork and a sleep per container and second)
+// cost an idle sandbox cluster a fifth of its CPU.
 const WATCHDOG_SCRIPT = 'read -r _ || true; kill -KILL "-$1" 2>/dev/null; exit 0';
 
 /**
@@ -58,7 +58,6 @@ export function registerProcessGroup(pgid: number): () => void {
   });
   // Neither the watchdog nor its pipe keeps this process alive.
   watchdog.unref();
-  watchdog.stdin?.on("error", () => undefined);
   (watchdog.stdin as Socket | null)?.unref();
 
   return () => {
