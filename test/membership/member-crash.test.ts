@@ -4,6 +4,7 @@
 // learners at once, no stale or unstarted member left in the cluster.
 import type { MemberPods } from "../pod-sandbox/member-pods";
 import type { StatefulSetPods } from "../pod-sandbox/pod-sandbox";
+import type { EtcdClient } from "../etcd/etcd-client";
 import { waitFor } from "../etcd/wait";
 import { MemberCluster, memberNames, memberPeerUrl, MembershipWatch, waitVoting } from "./member-cluster";
 
@@ -40,24 +41,27 @@ afterAll(async () => {
 });
 
 describe("killed between membership steps", () => {
-    test("after its old registration was removed and before it was added again: it is added and promoted", async () => {
+    /** Kills member `ordinal`'s pod, deletes its claim and removes its registration; returns the client that removed it. */
+    async function loseRegistration(ordinal: number): Promise<EtcdClient> {
+        const name = `apisix-etcd-${ordinal}`;
         const list = await members.client(0).memberList();
-        await pods.killPod(1);
-        cluster.sandbox.deleteClaim(pods.claimName(1));
-        // The removal the member-join step makes first, then the pod dies: the next one finds no registration.
+        await pods.killPod(ordinal);
+        cluster.sandbox.deleteClaim(pods.claimName(ordinal));
         const client = cluster.sandbox.etcdClient(members.clientUrl(0));
-        await waitFor("the removal of apisix-etcd-1", () => client.memberRemove(list.find((m) => m.name === "apisix-etcd-1")!.id).then(() => true), { timeoutMs: WAIT_MS, intervalMs: 500 });
+        await waitFor(`the removal of ${name}`, () => client.memberRemove(list.find((m) => m.name === name)!.id).then(() => true), { timeoutMs: WAIT_MS, intervalMs: 500 });
+        return client;
+    }
+
+    test("after its old registration was removed and before it was added again: it is added and promoted", async () => {
+        // The removal the member-join step makes first, then the pod dies: the next one finds no registration.
+        await loseRegistration(1);
         await pods.startPod(1);
         await converged(1);
         expect(cluster.stepLog("apisix-etcd-1")).toMatch(/added as learner \d+/);
     });
 
     test("after it was added and before etcd started: it starts with that registration, not a second one", async () => {
-        const list = await members.client(0).memberList();
-        await pods.killPod(2);
-        cluster.sandbox.deleteClaim(pods.claimName(2));
-        const client = cluster.sandbox.etcdClient(members.clientUrl(0));
-        await waitFor("the removal of apisix-etcd-2", () => client.memberRemove(list.find((m) => m.name === "apisix-etcd-2")!.id).then(() => true), { timeoutMs: WAIT_MS, intervalMs: 500 });
+        const client = await loseRegistration(2);
         // etcd takes a member only once every voting member has been connected for 5 s: retry as the step does.
         const added = await waitFor("a learner registration for apisix-etcd-2", () => client.memberAddLearner(memberPeerUrl("apisix-etcd-2")), { timeoutMs: WAIT_MS, intervalMs: 500 });
         await pods.startPod(2);
