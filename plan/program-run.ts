@@ -1,4 +1,5 @@
 import "./deferred-sdk-modules";
+import "./promise-leak-stacks";
 import * as pulumi from "@pulumi/pulumi";
 import { ProgramError } from "./program-error";
 import { programFrames } from "./program-frames";
