@@ -54,6 +54,8 @@ export function unknownFields(manifests: readonly unknown[], models: readonly (M
         module: ts.ModuleKind.ESNext,
         moduleResolution: ts.ModuleResolutionKind.Bundler,
         target: ts.ScriptTarget.ES2022,
+        // The language's own declarations only: the default libraries add the DOM's, 0.7 s more to parse here.
+        lib: ["lib.es2022.d.ts"],
     };
     const host = ts.createCompilerHost(options, true);
     const getSourceFile = host.getSourceFile.bind(host);
