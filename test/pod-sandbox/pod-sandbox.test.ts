@@ -74,6 +74,8 @@ describe("the pod sandbox", () => {
                             "echo data > /tmp/scratch && echo tmp-writable",
                             "stat -c 'secret %a %g' /etc/secret/keys/key.pem && cat /etc/secret/keys/key.pem && echo",
                             "stat -c 'config %a' /etc/config/level",
+                            // A volume inside another's mountPath, and one file of a volume (subPath).
+                            "cat /tmp/nested/keys/key.pem && echo ' nested' && cat /etc/key-file && echo ' file'",
                             'echo "env $POD_NAME $NAMESPACE $GREETING $USER_NAME $CFG_greeting $PATH"',
                             // What the container's first process was started with, before its shell added anything.
                             "echo \"environ $(tr '\\0' '\\n' < /proc/$$/environ | cut -d= -f1 | sort | tr '\\n' ' ')\"",
@@ -94,6 +96,8 @@ describe("the pod sandbox", () => {
                                 { name: "tmp", mountPath: "/tmp" },
                                 { name: "secret", mountPath: "/etc/secret", readOnly: true },
                                 { name: "config", mountPath: "/etc/config" },
+                                { name: "secret", mountPath: "/tmp/nested", readOnly: true },
+                                { name: "secret", mountPath: "/etc/key-file", subPath: "keys/key.pem", readOnly: true },
                             ],
                         },
                     ),
@@ -109,6 +113,7 @@ describe("the pod sandbox", () => {
         expect(log).toContain("tmp-writable");
         expect(log).toContain("secret 440 65532\nKEY");
         expect(log).toContain("config 400");
+        expect(log).toContain("KEY nested\nKEY file");
         expect(log).toContain(`env ${pod.name} demo hello alice hello /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
         expect(log).toMatch(/^environ (.*)$/m);
         // The declared ones, and what the runtime adds (the image's PATH, HOSTNAME); nothing of the sandbox's.
