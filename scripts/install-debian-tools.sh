@@ -54,12 +54,18 @@ etcd_version_ok() {
   [ -n "$patch" ] && [ "$patch" -ge "$ETCD_MIN_PATCH" ]
 }
 
-# True when <bin dir>/jq, started by the dynamic loader and with the libraries of the same tree (as the pod
-# sandbox's containers start it), reports jq 1.7 or later.
-jq_ok() {
-  local usr out
+# <bin dir>/jq --version, started by the dynamic loader and with the libraries of the same tree (as the pod
+# sandbox's containers start it).
+jq_version() {
+  local usr
   usr="$(dirname "$1")"
-  out="$("$usr/lib64/ld-linux-x86-64.so.2" --library-path "$usr/lib/x86_64-linux-gnu" "$1/jq" --version 2>&1)" || return 1
+  "$usr/lib64/ld-linux-x86-64.so.2" --library-path "$usr/lib/x86_64-linux-gnu" "$1/jq" --version
+}
+
+# True when <bin dir>/jq reports jq 1.7 or later.
+jq_ok() {
+  local out
+  out="$(jq_version "$1" 2>&1)" || return 1
   grep -qE '^jq-1\.([7-9]|[1-9][0-9])(\.|$)' <<<"$out"
 }
 
@@ -192,5 +198,5 @@ rm -rf "$APTDIR/lists"
 
 SIZE_KB=$(du -ck "$TMP"/debs/*.deb | tail -n1 | cut -f1)
 log "downloaded $(ls "$TMP"/debs | tr '\n' ' ')(${SIZE_KB} KiB) in $(($(date +%s) - START))s"
-log "$("$BIN/etcd" --version | head -n1); $("$BIN/promtool" --version 2>&1 | head -n1); $("$ROOT/usr/lib64/ld-linux-x86-64.so.2" --library-path "$ROOT/usr/lib/x86_64-linux-gnu" "$BIN/jq" --version)"
+log "$("$BIN/etcd" --version | head -n1); $("$BIN/promtool" --version 2>&1 | head -n1); $(jq_version "$BIN")"
 echo "$BIN"

@@ -35,7 +35,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { debianUserland, etcdBinaries, type DebianUserland } from "../etcd/binaries";
+import { debianUserland, etcdBinaries } from "../etcd/binaries";
 import { EtcdClient, type EtcdClientOptions } from "../etcd/etcd-client";
 import { waitFor } from "../etcd/wait";
 import type { RenderedManifest } from "../rendered-plan";
@@ -104,7 +104,7 @@ export class PodSandbox implements PodNode {
         readonly dir: string,
         readonly outer: OuterNamespace,
         readonly programs: DebianPrograms,
-        readonly libraries: Pick<DebianUserland, "usrLib" | "usrLib64">,
+        readonly libraries: PodNode["libraries"],
         private readonly ca: { cert: string; key: string },
         options: PodSandboxOptions,
     ) {

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { EtcdMemberProcess, type ExitInfo } from "../etcd/member-process";
 import { waitFor } from "../etcd/wait";
 import { containerArgv as commandOf, containerEnvironment, type KeyValueObjects, type PodFields } from "./container-environment";
-import { containerArgv, holdFile, type ContainerMount } from "./container-root";
+import { containerArgv, holdFile, type ContainerMount, type ContainerRoot } from "./container-root";
 import type { ImageContents } from "./image-contents";
 import type { OuterNamespace } from "./outer-namespace";
 import { BRIDGE, SANDBOX_PREFIX_LENGTH } from "./outer-namespace";
@@ -26,7 +26,7 @@ export interface PodNode {
     readonly configMaps: KeyValueObjects;
     readonly caBundle?: string;
     /** The C library and jq's libraries laid over the machine's /usr/lib and /usr/lib64 in every container. */
-    readonly libraries: { usrLib: string; usrLib64: string };
+    readonly libraries: ContainerRoot["libraries"];
     readonly dial: Dial;
     claimDir(claimName: string): string;
     /** What `image` holds, and its program directories on the machine. */
