@@ -1,4 +1,5 @@
-// One etcd process in its own process group, with its output in a log file.
+// One process in its own process group (an etcd member, or a sandbox container's first process), with its
+// output in a log file. The group ends with that process.
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import * as path from "node:path";
@@ -76,6 +77,9 @@ export class EtcdMemberProcess {
       const done = (info: ExitInfo): void => {
         if (this.exitInfo) return;
         this.exitInfo = info;
+        // What is left of the group goes with its first process, as a container's processes go with its
+        // PID 1: a child of a shell that exited on SIGTERM (a `sleep`, a `$(...)` subshell) would run on.
+        this.signalGroup("SIGKILL");
         unregister();
         resolve(info);
       };

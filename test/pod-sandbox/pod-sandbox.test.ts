@@ -4,7 +4,7 @@
 // containers, probes and restarts, SIGTERM and grace, preStop, kill), the network faults, stand-in
 // servers over https, and that nothing is left behind.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as https from "node:https";
 import type { RenderedManifest } from "../rendered-plan";
@@ -26,6 +26,15 @@ const job = (name: string, spec: Partial<PodSpec> & { containers: ContainerSpec[
     metadata: { name, namespace: "demo" },
     spec: { backoffLimit, template: { metadata: { labels: { app: name } }, spec: { restartPolicy: "Never", securityContext: NON_ROOT, ...spec } } },
 });
+
+/** Whether `pid` is a process that runs (not gone, not a zombie waiting for its new parent to reap it). */
+function processRuns(pid: number): boolean {
+    try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+        return false;
+    }
+}
 
 const shell = (name: string, script: string, extra: Partial<ContainerSpec> = {}): ContainerSpec => ({ name, image: TOOLS, command: ["/bin/sh", "-c", script], ...extra });
 
@@ -280,6 +289,18 @@ describe("the pod sandbox", () => {
         expect(Date.now() - started).toBeGreaterThanOrEqual(900);
         expect(pod.containerStatuses()[0].exits).toEqual([{ code: null, signal: "SIGKILL" }]);
         expect(pod.logs("main")).toContain("ignoring TERM");
+    });
+
+    test("a container's processes end with its first process, as with the container's PID 1: a child of a shell SIGTERMed does not run on", async () => {
+        // No pid namespace here: the pid the shell prints is the machine's.
+        const pod = await sandbox.startPod({ name: "parent", namespace: "demo", template: { spec: { securityContext: NON_ROOT, terminationGracePeriodSeconds: 5, containers: [shell("main", 'sleep 600 & echo "child $!"; wait')] } } });
+        await waitFor("the child's pid", async () => /child \d+\n/.test(pod.logs("main")), { timeoutMs: WAIT_MS });
+        const child = Number(/child (\d+)/.exec(pod.logs("main"))![1]);
+        expect(processRuns(child)).toBe(true);
+        await pod.delete();
+        // The shell dies of the SIGTERM at once; its child is not a process the signal reached.
+        expect(pod.containerStatuses()[0].exits).toEqual([{ code: null, signal: "SIGTERM" }]);
+        await waitFor("the child gone", async () => !processRuns(child), { timeoutMs: WAIT_MS });
     });
 
     test("a stand-in server of the test answers pods by name over https, trusted through the image's CA bundle", async () => {
