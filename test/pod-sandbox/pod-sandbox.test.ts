@@ -279,11 +279,12 @@ describe("the pod sandbox", () => {
                     securityContext: NON_ROOT,
                     terminationGracePeriodSeconds: 1,
                     volumes: [{ name: "tmp", emptyDir: {} }],
-                    containers: [shell("main", "trap 'echo ignoring TERM' TERM; while :; do sleep 0.2; done", { lifecycle: { preStop: { exec: { command: ["sh", "-c", "echo stopping > /tmp/prestop"] } } }, volumeMounts: [{ name: "tmp", mountPath: "/tmp" }] })],
+                    containers: [shell("main", "trap 'echo ignoring TERM' TERM; echo trapping; while :; do sleep 0.2; done", { lifecycle: { preStop: { exec: { command: ["sh", "-c", "echo stopping > /tmp/prestop"] } } }, volumeMounts: [{ name: "tmp", mountPath: "/tmp" }] })],
                 },
             },
         });
-        await waitFor("the container running", async () => pod.containerStatuses()[0].running, { timeoutMs: WAIT_MS });
+        // Running is not enough: the SIGTERM must come after the trap (on a busy machine, the set-up may not have run yet).
+        await waitFor("the trap set", async () => pod.logs("main").includes("trapping"), { timeoutMs: WAIT_MS });
         const started = Date.now();
         await pod.delete();
         expect(Date.now() - started).toBeGreaterThanOrEqual(900);

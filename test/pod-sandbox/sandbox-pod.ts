@@ -5,7 +5,7 @@
 // says (with the kubelet's back-off), and termination: preStop, SIGTERM, SIGKILL after the grace
 // period; or the faults: SIGKILL without preStop, the link cut and restored.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { EtcdMemberProcess, type ExitInfo } from "../etcd/member-process";
 import { waitFor } from "../etcd/wait";
@@ -129,6 +129,7 @@ export class SandboxPod {
     private volumes: VolumeDirs = new Map();
     private complete!: (phase: PodPhase) => void;
     private networkUp = false;
+    private hostsWritten: string | undefined;
 
     constructor(
         private readonly node: PodNode,
@@ -239,8 +240,22 @@ export class SandboxPod {
     }
 
     /** Rewrites /etc/hosts in place (the containers' bind mounts follow the file, not a new one). */
+    /**
+     * Brings the pod's /etc/hosts up to date. The file is bind-mounted, so it is rewritten in place, and
+     * only when it changes: a resolver reading it mid-write would miss names (curl: "Could not resolve
+     * host"). One write over the old content, then the truncation: it is never seen empty.
+     */
     writeHosts(): void {
-        writeFileSync(this.hostsFile, this.node.hostsFor(this));
+        const content = this.node.hostsFor(this);
+        if (content === this.hostsWritten) return;
+        const fd = openSync(this.hostsFile, constants.O_RDWR | constants.O_CREAT); // not O_APPEND, which would ignore the offset
+        try {
+            writeSync(fd, content, 0);
+            ftruncateSync(fd, Buffer.byteLength(content));
+        } finally {
+            closeSync(fd);
+        }
+        this.hostsWritten = content;
     }
 
     /** Deletes the pod: preStop, SIGTERM, SIGKILL after the grace period (the pod's, or `gracePeriodSeconds`), then its network. */
