@@ -2,9 +2,10 @@
 module.exports = {
     testEnvironment: "node",
     // ts-jest transpiles each file alone (isolatedModules in tsconfig.json): fast, and tsc checks the types.
-    // Twice the cores of the machine this was measured on (two): most suites wait on child processes (etcd,
-    // the pack, promtool), and two workers left about half of the CPU idle (README, "Measured").
-    maxWorkers: 4,
+    // Three times the cores of the machine this was measured on (two): the sandbox suites mostly wait on etcd
+    // (elections, the 5 s before a removal, learner rounds), and with four workers, four of them at once left a
+    // third of the CPU idle for the first minute; six workers took 119-139 s against 136-146 s (README, "Measured").
+    maxWorkers: 6,
     transform: { "^.+\\.ts$": "ts-jest" },
     testMatch: ["<rootDir>/**/*.test.ts"],
     testPathIgnorePatterns: ["/node_modules/", "/rendered/", "/.cache/"],
