@@ -3,7 +3,8 @@
 // 0), then its containers with their startup, liveness and readiness probes against the pod's
 // address (a failed liveness or startup probe restarts the container), restarts as restartPolicy
 // says (with the kubelet's back-off), and termination: preStop, SIGTERM, SIGKILL after the grace
-// period; or the faults: SIGKILL without preStop, the link cut and restored.
+// period; or the faults: SIGKILL without preStop, the link cut and restored. A container's other
+// processes end with its first one, as they end with a container's PID 1.
 import { spawn } from "node:child_process";
 import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import * as path from "node:path";
