@@ -240,11 +240,11 @@ export class SandboxPod {
         void this.lifecycle();
     }
 
-    /** Rewrites /etc/hosts in place (the containers' bind mounts follow the file, not a new one). */
     /**
-     * Brings the pod's /etc/hosts up to date. The file is bind-mounted, so it is rewritten in place, and
-     * only when it changes: a resolver reading it mid-write would miss names (curl: "Could not resolve
-     * host"). One write over the old content, then the truncation: it is never seen empty.
+     * Brings the pod's /etc/hosts up to date. The containers' bind mounts follow the file, not a new one,
+     * so it is rewritten in place, and only when it changes: a resolver reading it mid-write would miss
+     * names (curl: "Could not resolve host"). One write over the old content, then the truncation: it is
+     * never seen empty.
      */
     writeHosts(): void {
         const content = this.node.hostsFor(this);
