@@ -3,8 +3,9 @@
 // pod DNS name, as UID 65532 on a read-only root with its claim at /var/lib/etcd and the test-made
 // Secrets at /etc/etcd/tls and /etc/etcd/jwt, peers over mutual TLS checked through DNS. The cluster
 // must form as the pods would, serve its Service only from ready members, keep every acknowledged
-// write through the loss of its leader, a partitioned leader or follower and a stop of every member,
-// and take each member back on its claim at a new address.
+// write through the loss of its leader and a partitioned leader or follower, and take each member
+// back on its claim at a new address. Every member stopped at once and started together:
+// test/membership/member-lifecycle.test.ts.
 import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { findManifest, renderedPlan, type RenderedManifest } from "../rendered-plan";
@@ -268,15 +269,6 @@ describe("the rendered prod StatefulSet run as pods in the sandbox", () => {
             await pods.startPod(down);
         }
         await members.waitHealthy(WAIT_MS);
-    });
-
-    test("every member stopped at once (SIGTERM together) and started together: the cluster forms again with all its data", async () => {
-        await pods.stopAll();
-        expect(members.running()).toEqual([]);
-        await pods.startAll();
-        await members.waitHealthy(WAIT_MS);
-        expect((await members.client(0).memberList()).map((m) => m.id).sort()).toEqual(initialMembers.map((m) => m.id).sort());
-        for (const ordinal of members.ordinals) expect(await members.client(ordinal).getPrefix(PREFIX)).toEqual(acknowledgedUnder(PREFIX));
     });
 
     test("without quorum a member stays live (no restart) but turns unready (out of the Service)", async () => {
