@@ -5,7 +5,8 @@
 // must form as the pods would, serve its Service only from ready members, keep every acknowledged
 // write through the loss of its leader and a partitioned leader or follower, and take each member
 // back on its claim at a new address. Every member stopped at once and started together:
-// test/membership/member-lifecycle.test.ts.
+// test/membership/member-lifecycle.test.ts; the backup and defragmentation Jobs with one member down:
+// test/backup/backup-restore.test.ts and test/defrag/defrag.test.ts.
 import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { findManifest, renderedPlan, type RenderedManifest } from "../rendered-plan";
@@ -240,35 +241,6 @@ describe("the rendered prod StatefulSet run as pods in the sandbox", () => {
         await members.waitHealthy(WAIT_MS);
         expect((await members.client(oldLeader).status()).memberId).toBe(initialMembers.find((m) => m.name === pods.podName(oldLeader))!.id);
         expect(await members.client(oldLeader).getPrefix(PREFIX)).toEqual(acknowledgedUnder(PREFIX));
-    });
-
-    test("with one member down the backup's snapshot reaches etcd through the client Service, and the defragmentation skips", async () => {
-        const { manifests } = renderedPlan("prod");
-        // A follower: right after the leader goes, a snapshot fails with "leader changed" (the Job's retries cover that).
-        const leader = await members.waitLeader(WAIT_MS);
-        const down = members.ordinals.find((o) => o !== leader)!;
-        await pods.killPod(down);
-        await sandbox.endpointsSynced();
-        try {
-            const backup = await sandbox.startJobPod(findManifest(manifests, "CronJob", "apisix-etcd-backup"));
-            // The upload after them talks to GCS, which test/backup stands in for, not this test.
-            await waitFor("the snapshot and verify steps' end", async () => backup.containerStatuses().find((s) => s.name === "verify")!.exits.length > 0 || undefined, { timeoutMs: 60_000 });
-            await backup.delete(0);
-            expect(findManifest(manifests, "CronJob", "apisix-etcd-backup").spec.jobTemplate.spec.template.spec.initContainers[0].env).toContainEqual({
-                name: "ETCDCTL_ENDPOINTS",
-                value: "http://apisix-etcd.etcd.svc.cluster.local:2379",
-            });
-            expect(backup.containerStatuses().filter((c) => ["snapshot", "verify"].includes(c.name)).map((c) => [c.name, c.exits, c.exits[0]?.code ? backup.logs(c.name) : ""])).toEqual([
-                ["snapshot", [{ code: 0, signal: null }], ""],
-                ["verify", [{ code: 0, signal: null }], ""],
-            ]);
-            const defrag = await sandbox.runJob(findManifest(manifests, "CronJob", "apisix-etcd-defrag"), 60_000);
-            const log = defrag.pods[0].logs(defrag.pods[0].template.spec.containers[0].name);
-            expect({ succeeded: defrag.succeeded, log }).toEqual({ succeeded: true, log: expect.stringContaining(`SKIP: member ${members.clientUrl(down)} is not healthy`) });
-        } finally {
-            await pods.startPod(down);
-        }
-        await members.waitHealthy(WAIT_MS);
     });
 
     test("without quorum a member stays live (no restart) but turns unready (out of the Service)", async () => {
