@@ -3,8 +3,8 @@ module.exports = {
     testEnvironment: "node",
     // ts-jest transpiles each file alone (isolatedModules in tsconfig.json): fast, and tsc checks the types.
     // Three times the cores of the machine this was measured on (two): the sandbox suites mostly wait on etcd
-    // (elections, the 5 s before a removal, learner rounds), and with four workers, four of them at once left a
-    // third of the CPU idle for the first minute; six workers took 119-139 s against 136-146 s (README, "Measured").
+    // (elections, the 5 s before a removal, learner rounds), and with four workers, four of them at once left
+    // 18-31 % of the CPU idle in the first minute; six workers took 119-139 s against 136-146 s (README, "Measured").
     maxWorkers: 6,
     transform: { "^.+\\.ts$": "ts-jest" },
     testMatch: ["<rootDir>/**/*.test.ts"],

@@ -65,8 +65,10 @@ function overlayReadOnly(upper: string, lower: string, target: string): string {
     return tableLine("container-lib", target, "overlay", `lowerdir=${upper}:${lower}`);
 }
 
+const bindOptions = (readOnly: boolean): string => (readOnly ? "bind,ro" : "bind");
+
 /** A bind mount of `source` at `target`, read-only or not, as a table line. */
-const bind = (source: string, target: string, readOnly: boolean): string => tableLine(source, target, "none", readOnly ? "bind,ro" : "bind");
+const bind = (source: string, target: string, readOnly: boolean): string => tableLine(source, target, "none", bindOptions(readOnly));
 
 /**
  * The image's programs as copies in one directory per image directory, under `dir` (once per image
@@ -118,7 +120,7 @@ export function containerArgv(root: ContainerRoot): string[] {
         const isDir = statSync(mount.source, { throwIfNoEntry: false })?.isDirectory() ?? false;
         if (mounted.some((parent) => mount.target.startsWith(`${parent}/`))) {
             nested.push(isDir ? `mkdir -p ${quote(target)}` : `mkdir -p ${quote(path.posix.dirname(target))}; : > ${quote(target)}`);
-            nested.push(`mount -o ${mount.readOnly ? "bind,ro" : "bind"} ${quote(mount.source)} ${quote(target)}`);
+            nested.push(`mount -o ${bindOptions(mount.readOnly)} ${quote(mount.source)} ${quote(target)}`);
         } else {
             (isDir ? volumeDirs : volumeFiles).push(mount.target);
             table.push(bind(mount.source, target, mount.readOnly));
