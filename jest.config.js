@@ -12,6 +12,8 @@ module.exports = {
     // The Pulumi SDK loads these as it loads, for function serialization, which no test does:
     // they load on first use instead (0.6 s for every test file that loads the SDK; plan/deferred-sdk-modules.ts).
     moduleNameMapper: { "^(typescript|@npmcli/arborist)$": "<rootDir>/test/deferred/$1.ts" },
+    // The suites that run pods alternate with the others, not six clusters at once (test/suite-order.js).
+    testSequencer: "<rootDir>/test/suite-order.js",
     // Renders the prod stack once with the real plan CLI for every test file (test/rendered-plan.ts).
     globalSetup: "<rootDir>/test/global-setup.ts",
     globalTeardown: "<rootDir>/test/global-teardown.ts",

@@ -1,0 +1,31 @@
+// The run's order as jest computes it (`jest --listTests` with this project's configuration): the suites
+// that run pods in the pod sandbox alternate with the others (test/suite-order.js), so the longest
+// sandbox suites do not all start at once.
+import { execFileSync } from "child_process";
+import * as path from "path";
+
+const ROOT = path.join(__dirname, "..");
+
+const order = execFileSync(process.execPath, [require.resolve("jest/bin/jest"), "--listTests"], { cwd: ROOT, encoding: "utf8", timeout: 30_000 })
+    .trim()
+    .split("\n")
+    .map((file) => path.relative(ROOT, file));
+
+/** Suites that start the sandbox directly (cluster-from-manifest, pod-sandbox) or through a helper (member-cluster, the backup sandbox, the TLS pods). */
+const POD_SUITES = ["test/etcd/cluster-from-manifest.test.ts", "test/pod-sandbox/pod-sandbox.test.ts", "test/membership/member-crash.test.ts", "test/backup/backup-restore.test.ts", "test/access/tls.test.ts"];
+const OTHER_SUITES = ["test/typecheck.test.ts", "test/policy-variants.test.ts", "index.test.ts", "policies/rules/quorum-replicas.test.ts", "test/suite-order.test.ts"];
+
+test("every suite is listed once", () => {
+    expect(new Set(order).size).toBe(order.length);
+    expect(order).toEqual(expect.arrayContaining([...POD_SUITES, ...OTHER_SUITES]));
+});
+
+test("the sandbox suites take even places, and every other suite before the last of them an odd one", () => {
+    for (const suite of POD_SUITES) {
+        expect({ suite, place: order.indexOf(suite) % 2 }).toEqual({ suite, place: 0 });
+    }
+    const lastPodPlace = Math.max(...POD_SUITES.map((suite) => order.indexOf(suite)));
+    for (const suite of OTHER_SUITES.filter((s) => order.indexOf(s) < lastPodPlace)) {
+        expect({ suite, place: order.indexOf(suite) % 2 }).toEqual({ suite, place: 1 });
+    }
+});
