@@ -36,9 +36,9 @@ function runsPods(test) {
 
 class SuiteOrder extends TestSequencer {
     sort(tests) {
-        const ordered = super.sort([...tests]);
-        const pods = ordered.filter(runsPods);
-        const others = ordered.filter((test) => !runsPods(test));
+        const pods = [];
+        const others = [];
+        for (const test of super.sort([...tests])) (runsPods(test) ? pods : others).push(test);
         const alternated = [];
         while (pods.length > 0 || others.length > 0) {
             if (pods.length > 0) alternated.push(pods.shift());

@@ -11,7 +11,7 @@ const order = execFileSync(process.execPath, [require.resolve("jest/bin/jest"), 
     .split("\n")
     .map((file) => path.relative(ROOT, file));
 
-/** Suites that start the sandbox directly (cluster-from-manifest, pod-sandbox) or through a helper (member-cluster, the backup sandbox, the TLS pods). */
+/** Suites that start the sandbox directly (cluster-from-manifest, pod-sandbox, tls) or through a helper (member-crash: member-cluster; backup-restore: the backup sandbox). */
 const POD_SUITES = ["test/etcd/cluster-from-manifest.test.ts", "test/pod-sandbox/pod-sandbox.test.ts", "test/membership/member-crash.test.ts", "test/backup/backup-restore.test.ts", "test/access/tls.test.ts"];
 const OTHER_SUITES = ["test/typecheck.test.ts", "test/policy-variants.test.ts", "index.test.ts", "policies/rules/quorum-replicas.test.ts", "test/suite-order.test.ts"];
 
