@@ -2,14 +2,21 @@
 // that run pods in the pod sandbox alternate with the others (test/suite-order.js), so the longest
 // sandbox suites do not all start at once.
 import { execFileSync } from "child_process";
+import { mkdtempSync, rmSync } from "fs";
+import * as os from "os";
 import * as path from "path";
 
 const ROOT = path.join(__dirname, "..");
 
-const order = execFileSync(process.execPath, [require.resolve("jest/bin/jest"), "--listTests"], { cwd: ROOT, encoding: "utf8", timeout: 30_000 })
-    .trim()
-    .split("\n")
-    .map((file) => path.relative(ROOT, file));
+/** The run's order; with a new cache directory, as on a fresh clone, jest knows no suite's time. */
+function listTests(...args: string[]): string[] {
+    return execFileSync(process.execPath, [require.resolve("jest/bin/jest"), "--listTests", ...args], { cwd: ROOT, encoding: "utf8", timeout: 30_000 })
+        .trim()
+        .split("\n")
+        .map((file) => path.relative(ROOT, file));
+}
+
+const order = listTests();
 
 /** Suites that start the sandbox directly (cluster-from-manifest, pod-sandbox, tls) or through a helper (member-crash: member-cluster; backup-restore: the backup sandbox). */
 const POD_SUITES = ["test/etcd/cluster-from-manifest.test.ts", "test/pod-sandbox/pod-sandbox.test.ts", "test/membership/member-crash.test.ts", "test/backup/backup-restore.test.ts", "test/access/tls.test.ts"];
@@ -27,5 +34,20 @@ test("the sandbox suites take even places, and every other suite before the last
     const lastPodPlace = Math.max(...POD_SUITES.map((suite) => order.indexOf(suite)));
     for (const suite of OTHER_SUITES.filter((s) => order.indexOf(s) < lastPodPlace)) {
         expect({ suite, place: order.indexOf(suite) % 2 }).toEqual({ suite, place: 1 });
+    }
+});
+
+test("on a fresh clone the sandbox suites that change the membership lead the sandbox suites", () => {
+    const cache = mkdtempSync(path.join(os.tmpdir(), "suite-order-"));
+    try {
+        const fresh = listTests("--cacheDirectory", cache);
+        const membership = fresh.filter((suite) => suite.startsWith("test/membership/member-"));
+        expect(membership.length).toBeGreaterThanOrEqual(6);
+        // The first even places (the sandbox suites') go to the membership suites, in any order among them.
+        const firstSandboxPlaces = fresh.filter((_, place) => place % 2 === 0).slice(0, membership.length);
+        expect([...firstSandboxPlaces].sort()).toEqual([...membership].sort());
+        expect(fresh.indexOf("test/pod-sandbox/pod-sandbox.test.ts")).toBeGreaterThan(Math.max(...membership.map((s) => fresh.indexOf(s))));
+    } finally {
+        rmSync(cache, { recursive: true, force: true });
     }
 });
