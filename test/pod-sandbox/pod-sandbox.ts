@@ -482,13 +482,16 @@ export class StatefulSetPods {
         return Promise.all(this.podNames.map((_, ordinal) => this.startPod(ordinal)));
     }
 
-    /** Creates the pod of `ordinal` (with its claims' volumes): a new address, the same name and claims. */
-    async startPod(ordinal: number): Promise<SandboxPod> {
+    /**
+     * Creates the pod of `ordinal` (with its claims' volumes): a new address, the same name and claims;
+     * `beforeContainer` lets the test act before each container starts (hold one back, say).
+     */
+    async startPod(ordinal: number, beforeContainer?: BeforeContainer): Promise<SandboxPod> {
         const podName = this.podName(ordinal);
         const claims = this.claimTemplates.map((claim) => ({ name: claim, persistentVolumeClaim: { claimName: this.claimName(ordinal, claim) } }));
         const labels = { ...this.template.metadata?.labels, "statefulset.kubernetes.io/pod-name": podName, "apps.kubernetes.io/pod-index": String(ordinal) };
         const template: PodTemplate = { metadata: { ...this.template.metadata, labels }, spec: { ...this.template.spec, volumes: [...(this.template.spec.volumes ?? []), ...claims] } };
-        return this.sandbox.startPod({ name: podName, namespace: this.namespace, template, hostname: podName, subdomain: this.serviceName });
+        return this.sandbox.startPod({ name: podName, namespace: this.namespace, template, hostname: podName, subdomain: this.serviceName, beforeContainer });
     }
 
     /** Deletes the pod of `ordinal` (preStop, SIGTERM, grace period); the claim stays. */
