@@ -1,12 +1,10 @@
 /**
  * jest testSequencer: the suites that run pods in the pod sandbox alternate with the others, each list
- * in jest's own order (a suite that failed last time first, then the longest first, by the last run's
- * times or, on a fresh clone, by file size).
- *
- * On a fresh clone (no times yet, as on every CI run) file size says little of the sandbox suites: those that
- * change the membership (test/membership/member-cluster.ts) are small files that run longest, waiting out
- * etcd's learner rounds and its 5 s rules. There they lead the sandbox suites: measured, by size alone they
- * started 41-66 s into the run and the run took 94 s, against 85-87 s with the last run's times.
+ * in jest's own order: a suite that failed last time first, then the longest first, by the last run's
+ * times or, where this checkout has none (a fresh clone, every CI run), by the durations recorded in
+ * test/suite-durations.json (scripts/record-suite-durations.js), and by file size for a suite in neither.
+ * File size says little of the sandbox suites (the membership suites are small files that run longest):
+ * measured on a fresh clone, by size the run took 94 s against 85-87 s with times.
  *
  * Why: jest's longest-first order starts the six longest suites together, and those are all sandbox
  * suites. Six clusters at once on two cores stretch every election and wait, and each idle member
@@ -18,16 +16,17 @@ const path = require("path");
 const TestSequencer = require("@jest/test-sequencer").default;
 
 const POD_SANDBOX = path.join(__dirname, "pod-sandbox", "pod-sandbox.ts");
-const MEMBER_CLUSTER = path.join(__dirname, "membership", "member-cluster.ts");
+/** Milliseconds by suite path from the project's root. */
+const RECORDED = require("./suite-durations.json");
 
-/** Whether the suite loads `module`, directly or through the project's own modules. */
-function loads(test, module) {
+/** Whether the suite loads the pod sandbox, directly or through the project's own modules. */
+function runsPods(test) {
     const { hasteFS } = test.context;
     const seen = new Set();
     const pending = [test.path];
     while (pending.length > 0) {
         const file = pending.pop();
-        if (file === module) return true;
+        if (file === POD_SANDBOX) return true;
         if (seen.has(file)) continue;
         seen.add(file);
         for (const name of hasteFS.getDependencies(file) ?? []) {
@@ -41,14 +40,14 @@ function loads(test, module) {
 }
 
 class SuiteOrder extends TestSequencer {
+    time(test) {
+        return super.time(test) ?? RECORDED[path.relative(test.context.config.rootDir, test.path)];
+    }
+
     sort(tests) {
         const pods = [];
         const others = [];
-        for (const test of super.sort([...tests])) (loads(test, POD_SANDBOX) ? pods : others).push(test);
-        if (pods.every((test) => test.duration == null)) {
-            const first = pods.filter((test) => loads(test, MEMBER_CLUSTER));
-            pods.splice(0, pods.length, ...first, ...pods.filter((test) => !first.includes(test)));
-        }
+        for (const test of super.sort([...tests])) (runsPods(test) ? pods : others).push(test);
         const alternated = [];
         while (pods.length > 0 || others.length > 0) {
             if (pods.length > 0) alternated.push(pods.shift());

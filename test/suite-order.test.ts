@@ -2,7 +2,7 @@
 // that run pods in the pod sandbox alternate with the others (test/suite-order.js), so the longest
 // sandbox suites do not all start at once.
 import { execFileSync } from "child_process";
-import { mkdtempSync, rmSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 
@@ -37,17 +37,32 @@ test("the sandbox suites take even places, and every other suite before the last
     }
 });
 
-test("on a fresh clone the sandbox suites that change the membership lead the sandbox suites", () => {
-    const cache = mkdtempSync(path.join(os.tmpdir(), "suite-order-"));
-    try {
-        const fresh = listTests("--cacheDirectory", cache);
-        const membership = fresh.filter((suite) => suite.startsWith("test/membership/member-"));
-        expect(membership.length).toBeGreaterThanOrEqual(6);
-        // The first even places (the sandbox suites') go to the membership suites, in any order among them.
-        const firstSandboxPlaces = fresh.filter((_, place) => place % 2 === 0).slice(0, membership.length);
-        expect([...firstSandboxPlaces].sort()).toEqual([...membership].sort());
-        expect(fresh.indexOf("test/pod-sandbox/pod-sandbox.test.ts")).toBeGreaterThan(Math.max(...membership.map((s) => fresh.indexOf(s))));
-    } finally {
-        rmSync(cache, { recursive: true, force: true });
-    }
+describe("on a fresh clone (no times of its own), by the recorded durations", () => {
+    const recorded: Record<string, number> = JSON.parse(readFileSync(path.join(__dirname, "suite-durations.json"), "utf8"));
+    let fresh: string[];
+
+    beforeAll(() => {
+        const cache = mkdtempSync(path.join(os.tmpdir(), "suite-order-"));
+        try {
+            fresh = listTests("--cacheDirectory", cache);
+        } finally {
+            rmSync(cache, { recursive: true, force: true });
+        }
+    });
+
+    test("the record names only suites that exist, and the sandbox suites listed above (scripts/record-suite-durations.js writes it)", () => {
+        expect(Object.keys(recorded).filter((suite) => !fresh.includes(suite))).toEqual([]);
+        expect(POD_SUITES.filter((suite) => recorded[suite] === undefined)).toEqual([]);
+    });
+
+    test("each list goes longest first by the record: the sandbox suites' places and the others'", () => {
+        // The first places, where both lists still alternate (there are more sandbox suites than POD_SUITES).
+        // A suite the record lacks (a new one) goes first in its list, as jest runs a suite it has no time for.
+        const window = fresh.slice(0, 2 * POD_SUITES.length);
+        for (const parity of [0, 1]) {
+            const times = window.filter((suite, place) => place % 2 === parity && recorded[suite] !== undefined).map((suite) => recorded[suite]);
+            expect(times.length).toBeGreaterThanOrEqual(3);
+            expect(times).toEqual([...times].sort((a, b) => b - a));
+        }
+    });
 });
