@@ -29,6 +29,31 @@ describe("the TypeScript loader", () => {
         expect(cached()).toBe(2);
     });
 
+    test("compiles again when the tsconfig.json changes", () => {
+        fs.writeFileSync(main, 'const value: string = "same";\nconsole.log(value);\n');
+        expect(run()).toMatchObject({ status: 0, stdout: "same\n" });
+        const before = cached();
+        fs.writeFileSync(path.join(work, "tsconfig.json"), JSON.stringify({ compilerOptions: { target: "ES2020", module: "commonjs", strict: true } }));
+        expect(run()).toMatchObject({ status: 0, stdout: "same\n" });
+        expect(cached()).toBe(before + 1);
+    });
+
+    test("as a command, fills the cache with the files given and leaves out one that does not parse", () => {
+        const good = path.join(work, "good.ts");
+        const bad = path.join(work, "bad.ts");
+        fs.writeFileSync(good, "export const good: number = 1;\n");
+        fs.writeFileSync(bad, "export const bad: = 1;\n");
+        const before = cached();
+        const compiler = (...files: string[]) =>
+            spawnSync(process.execPath, [path.join(__dirname, "typescript-compiler.js"), ...files], { encoding: "utf8", env: { ...process.env, APISIX_ETCD_TS_CACHE: cache } });
+        expect(compiler(bad, good)).toMatchObject({ status: 0, stderr: "" });
+        expect(cached()).toBe(before + 1);
+        // Any other failure is the command's own.
+        const missing = compiler(path.join(work, "missing.ts"));
+        expect(missing.status).not.toBe(0);
+        expect(missing.stderr).toContain("ENOENT");
+    });
+
     test("refuses a file TypeScript cannot parse, naming the file and line", () => {
         fs.writeFileSync(main, "const fine = 1;\nconst broken: = 2;\n");
         const result = run();

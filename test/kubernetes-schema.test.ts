@@ -1,7 +1,7 @@
 /**
  * Every object of the rendered prod manifests.yaml is one the Kubernetes API server accepts, as far
  * as its OpenAPI schema goes: types, enums and formats through kubernetes-models' validate() (run in
- * a child process: the package is ESM only and ts-jest compiles import() to require()), and field
+ * a child process: the package is ESM only and TypeScript compiles import() to require() for CommonJS), and field
  * names through the TypeScript declarations generated from the same schema (validate() does not
  * reject unknown fields). Custom resources without a model are checked for apiVersion, kind and
  * metadata.name only. Deliberately broken objects prove each check rejects what it should.
