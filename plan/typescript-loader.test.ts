@@ -38,22 +38,6 @@ describe("the TypeScript loader", () => {
         expect(cached()).toBe(before + 1);
     });
 
-    test("as a command, fills the cache with the files given and leaves out one that does not parse", () => {
-        const good = path.join(work, "good.ts");
-        const bad = path.join(work, "bad.ts");
-        fs.writeFileSync(good, "export const good: number = 1;\n");
-        fs.writeFileSync(bad, "export const bad: = 1;\n");
-        const before = cached();
-        const compiler = (...files: string[]) =>
-            spawnSync(process.execPath, [path.join(__dirname, "typescript-compiler.js"), ...files], { encoding: "utf8", env: { ...process.env, APISIX_ETCD_TS_CACHE: cache } });
-        expect(compiler(bad, good)).toMatchObject({ status: 0, stderr: "" });
-        expect(cached()).toBe(before + 1);
-        // Any other failure is the command's own.
-        const missing = compiler(path.join(work, "missing.ts"));
-        expect(missing.status).not.toBe(0);
-        expect(missing.stderr).toContain("ENOENT");
-    });
-
     test("refuses a file TypeScript cannot parse, naming the file and line", () => {
         fs.writeFileSync(main, "const fine = 1;\nconst broken: = 2;\n");
         const result = run();
